@@ -1,0 +1,68 @@
+//! The score service: redeems score keys (once, for their owner, for the server's amount), serves the
+//! leaderboard and each user's standing, and sweeps expired keys.
+
+pub mod routes;
+pub mod settings;
+
+use std::time::Duration;
+
+use actix_web::web;
+use chrono::Utc;
+use scoreboard_auth::JwtVerifier;
+use scoreboard_db::PgPool;
+pub use scoreboard_http::server::Application;
+use scoreboard_http::server::ServerOptions;
+use scoreboard_http::Endpoint;
+use secrecy::ExposeSecret as _;
+
+pub use settings::Settings;
+
+/// Keys marked `expired` per sweep statement.
+const EXPIRY_BATCH: i64 = 1_000;
+
+/// Binds the listener, wires the routes and starts the expiry sweep. Must run inside a tokio runtime.
+pub fn build(settings: Settings) -> anyhow::Result<Application> {
+    let pool = scoreboard_db::build_pool(
+        settings.database_url.expose_secret(),
+        settings.database_pool_size,
+    )?;
+    let verifier = web::Data::new(JwtVerifier::new(&settings.jwt)?);
+    let background = tokio::spawn(sweep_expired_keys(pool.clone(), settings.key_expiry_sweep));
+    let pool = web::Data::new(pool);
+    let options = ServerOptions {
+        bind_addr: settings.bind_addr,
+        workers: settings.http_workers,
+        body_limit_bytes: settings.body_limit_bytes,
+    };
+    let app = scoreboard_http::server::start(&options, vec![background], move |cfg| {
+        cfg.app_data(verifier.clone()).app_data(pool.clone());
+        Endpoint::register_all(routes::endpoints(), cfg);
+    })?;
+    Ok(app)
+}
+
+/// Marks overdue pending keys `expired`, batch by batch, every `every`.
+async fn sweep_expired_keys(pool: PgPool, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        loop {
+            match scoreboard_db::run_blocking(&pool, |conn| {
+                Ok(scoreboard_db::keys::expire_overdue(
+                    conn,
+                    Utc::now(),
+                    EXPIRY_BATCH,
+                )?)
+            })
+            .await
+            {
+                Ok(0) => break,
+                Ok(expired) => tracing::info!(expired, "expired overdue score keys"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "key expiry sweep failed; retrying next tick");
+                    break;
+                }
+            }
+        }
+    }
+}

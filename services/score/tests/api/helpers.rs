@@ -1,0 +1,102 @@
+use std::time::Duration;
+
+use chrono::Utc;
+use scoreboard_db::actions::{self, NewAction};
+use scoreboard_db::keys::{self, NewKey};
+use scoreboard_domain::ScoreKey;
+use scoreboard_score::Settings;
+use scoreboard_test_support::{tokens, Api, Reply, TestDb};
+use secrecy::SecretString;
+use serde_json::json;
+
+/// A running score service and its database.
+pub struct TestApp {
+    pub api: Api,
+    pub db: TestDb,
+}
+
+pub fn settings(db: &TestDb) -> Settings {
+    Settings {
+        bind_addr: "127.0.0.1:0".into(),
+        database_url: SecretString::from(db.url().to_owned()),
+        database_pool_size: 8,
+        http_workers: 2,
+        body_limit_bytes: 1024,
+        jwt: tokens::hs256_settings(),
+        key_expiry_sweep: Duration::from_secs(3600),
+    }
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::create();
+    let mut settings = settings(&db);
+    tweak(&mut settings);
+    let app = scoreboard_score::build(settings).expect("build score service");
+    let api = Api::new(app.port());
+    tokio::spawn(app.run_until_stopped());
+    api.wait_ready().await;
+    TestApp { api, db }
+}
+
+/// Mints a pending key for `user` the way the action service does after a verified completion.
+pub fn mint_key(db: &TestDb, user: &str, amount: i64) -> String {
+    let mut conn = db.connect();
+    let now = Utc::now();
+    let action_id = uuid::Uuid::new_v4();
+    actions::insert(
+        &mut conn,
+        &NewAction {
+            id: action_id,
+            user_id: user,
+            kind: "demo",
+            status: "completed",
+            challenge_prompt: None,
+            challenge_answer: None,
+            external_id: None,
+            started_at: now,
+            deadline_at: now,
+            completed_at: Some(now),
+        },
+    )
+    .expect("insert action");
+    let key = ScoreKey::generate();
+    keys::insert(
+        &mut conn,
+        &NewKey {
+            key: key.as_str(),
+            user_id: user,
+            action_id,
+            amount,
+            created_at: now,
+            expires_at: now + chrono::Duration::hours(1),
+        },
+    )
+    .expect("insert key");
+    key.as_str().to_owned()
+}
+
+impl TestApp {
+    pub fn mint_key(&self, user: &str, amount: i64) -> String {
+        mint_key(&self.db, user, amount)
+    }
+
+    pub async fn redeem(&self, user: &str, key: &str) -> Reply {
+        self.api
+            .post(
+                "/api/scores/redeem",
+                Some(&tokens::token(user)),
+                &json!({ "key": key }),
+            )
+            .await
+    }
+
+    pub fn score_of(&self, user: &str) -> i64 {
+        self.db.count(&format!(
+            "SELECT COALESCE((SELECT score FROM user_scores WHERE user_id = '{user}'), 0) AS n"
+        ))
+    }
+}
