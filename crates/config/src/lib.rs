@@ -147,7 +147,9 @@ pub fn init_tracing(env: &Env) -> Result<(), ConfigError> {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     // A second call (tests starting several apps) keeps the first subscriber.
     let _already_set = match format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
