@@ -117,12 +117,10 @@ impl JwtVerifier {
                 DecodingKey::from_secret(secret.expose_secret().as_bytes())
             }
             (JwtAlgorithm::Rs256, VerificationKey::PublicKeyPem(pem)) => {
-                DecodingKey::from_rsa_pem(pem.as_bytes())
-                    .map_err(|e| AuthError::Config(e.to_string()))?
+                DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| AuthError::Config(e.to_string()))?
             }
             (JwtAlgorithm::Es256, VerificationKey::PublicKeyPem(pem)) => {
-                DecodingKey::from_ec_pem(pem.as_bytes())
-                    .map_err(|e| AuthError::Config(e.to_string()))?
+                DecodingKey::from_ec_pem(pem.as_bytes()).map_err(|e| AuthError::Config(e.to_string()))?
             }
             (algorithm, _) => {
                 return Err(AuthError::Config(format!(
@@ -269,8 +267,7 @@ mod tests {
     #[test]
     fn minted_dev_token_verifies() {
         let settings = hs_settings(&"s".repeat(40));
-        let issuer =
-            DevTokenIssuer::new(&settings, std::time::Duration::from_secs(60)).expect("issuer");
+        let issuer = DevTokenIssuer::new(&settings, std::time::Duration::from_secs(60)).expect("issuer");
         let verifier = JwtVerifier::new(&settings).expect("verifier");
         let alice = UserId::parse("alice").expect("valid id");
         let token = issuer.mint(&alice).expect("mint");
@@ -287,8 +284,7 @@ mod tests {
 
     #[test]
     fn service_credential_compares_exactly() {
-        let credential =
-            ServiceCredential::new(&SecretString::from("c".repeat(40))).expect("credential");
+        let credential = ServiceCredential::new(&SecretString::from("c".repeat(40))).expect("credential");
         assert!(credential.matches(&"c".repeat(40)));
         assert!(!credential.matches(&"c".repeat(39)));
         assert!(!format!("{credential:?}").contains('c'.to_string().repeat(40).as_str()));

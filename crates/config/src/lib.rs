@@ -34,12 +34,7 @@ impl Env {
     /// Only the given variables (tests).
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         Self {
-            overrides: Some(
-                pairs
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect(),
-            ),
+            overrides: Some(pairs.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()),
         }
     }
 
@@ -95,17 +90,14 @@ impl Env {
     /// `JWT_ALGORITHM`, `JWT_SECRET` or `JWT_PUBLIC_KEY_FILE`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWT_LEEWAY_SECS`.
     pub fn jwt(&self) -> Result<JwtSettings, ConfigError> {
         let algorithm =
-            JwtAlgorithm::parse(&self.string("JWT_ALGORITHM", "HS256")).map_err(|e| {
-                ConfigError::Invalid {
-                    name: "JWT_ALGORITHM",
-                    reason: e.to_string(),
-                }
+            JwtAlgorithm::parse(&self.string("JWT_ALGORITHM", "HS256")).map_err(|e| ConfigError::Invalid {
+                name: "JWT_ALGORITHM",
+                reason: e.to_string(),
             })?;
         let key = match algorithm {
-            JwtAlgorithm::Hs256 => VerificationKey::Secret(
-                self.secret("JWT_SECRET")
-                    .ok_or(ConfigError::Missing("JWT_SECRET"))?,
-            ),
+            JwtAlgorithm::Hs256 => {
+                VerificationKey::Secret(self.secret("JWT_SECRET").ok_or(ConfigError::Missing("JWT_SECRET"))?)
+            }
             JwtAlgorithm::Rs256 | JwtAlgorithm::Es256 => {
                 let path = self.required("JWT_PUBLIC_KEY_FILE")?;
                 let pem = std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {

@@ -66,11 +66,7 @@ pub fn lock(conn: &mut PgConnection, id: Uuid) -> QueryResult<Option<ActionRow>>
         .optional()
 }
 
-pub fn find_by_external_id(
-    conn: &mut PgConnection,
-    kind: &str,
-    external_id: &str,
-) -> QueryResult<Option<ActionRow>> {
+pub fn find_by_external_id(conn: &mut PgConnection, kind: &str, external_id: &str) -> QueryResult<Option<ActionRow>> {
     actions::table
         .filter(actions::kind.eq(kind))
         .filter(actions::external_id.eq(external_id))
@@ -100,10 +96,7 @@ pub fn mark_failed(conn: &mut PgConnection, id: Uuid) -> QueryResult<()> {
 
 pub fn mark_completed(conn: &mut PgConnection, id: Uuid, at: DateTime<Utc>) -> QueryResult<()> {
     diesel::update(actions::table.find(id))
-        .set((
-            actions::status.eq("completed"),
-            actions::completed_at.eq(at),
-        ))
+        .set((actions::status.eq("completed"), actions::completed_at.eq(at)))
         .execute(conn)
         .map(drop)
 }

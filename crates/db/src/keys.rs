@@ -68,11 +68,7 @@ pub fn list_redeemable(
 /// Marks up to `batch` pending keys past their expiry as `expired`; returns how many.
 ///
 /// Redeem checks expiry itself, so this sweep only keeps the status truthful and the pending index small.
-pub fn expire_overdue(
-    conn: &mut PgConnection,
-    now: DateTime<Utc>,
-    batch: i64,
-) -> QueryResult<usize> {
+pub fn expire_overdue(conn: &mut PgConnection, now: DateTime<Utc>, batch: i64) -> QueryResult<usize> {
     diesel::sql_query(
         "UPDATE score_keys SET status = 'expired'
          WHERE key IN (SELECT key FROM score_keys
@@ -136,11 +132,11 @@ WITH redeemed AS (
     SELECT r.user_id, r.amount, sc.score, sc.version, 'key_redeemed', r.key, r.user_id, $3
     FROM redeemed r JOIN scored sc USING (user_id)
 ), published AS (
-    INSERT INTO outbox (id, event_type, payload, created_at)
+    INSERT INTO outbox (id, event_type, payload, created_at, traceparent)
     SELECT $4, $5, jsonb_build_object(
                'event_id', $4, 'schema_version', $6, 'user_id', sc.user_id, 'score', sc.score,
                'delta', r.amount, 'reached_at', sc.reached_at, 'version', sc.version),
-           $3
+           $3, $7
     FROM redeemed r JOIN scored sc USING (user_id)
 )
 SELECT sc.user_id, r.amount, sc.score, sc.reached_at, sc.version, $4 AS event_id,
@@ -151,12 +147,14 @@ SELECT sc.user_id, r.amount, sc.score, sc.reached_at, sc.version, $4 AS event_id
 FROM redeemed r JOIN scored sc USING (user_id)
 "#;
 
-/// Redeems `key` for `user_id`: exactly once, for its owner only, before it expires.
+/// Redeems `key` for `user_id`: exactly once, for its owner only, before it expires. `traceparent` is
+/// stored with the outbox row so the published event continues the request's trace.
 pub fn redeem(
     conn: &mut PgConnection,
     key: &str,
     user_id: &str,
     now: DateTime<Utc>,
+    traceparent: Option<&str>,
 ) -> QueryResult<Result<Redeemed, RedeemRefusal>> {
     let redeemed = diesel::sql_query(REDEEM_SQL)
         .bind::<Text, _>(key)
@@ -164,9 +162,8 @@ pub fn redeem(
         .bind::<Timestamptz, _>(now)
         .bind::<SqlUuid, _>(Uuid::new_v4())
         .bind::<Text, _>(SCORE_UPDATED_EVENT_TYPE)
-        .bind::<diesel::sql_types::Integer, _>(
-            i32::try_from(SCORE_UPDATED_SCHEMA_VERSION).unwrap_or(i32::MAX),
-        )
+        .bind::<diesel::sql_types::Integer, _>(i32::try_from(SCORE_UPDATED_SCHEMA_VERSION).unwrap_or(i32::MAX))
+        .bind::<diesel::sql_types::Nullable<Text>, _>(traceparent)
         .get_result::<Redeemed>(conn)
         .optional()?;
     match redeemed {
@@ -184,11 +181,7 @@ fn explain_refusal(
 ) -> QueryResult<RedeemRefusal> {
     let found: Option<(String, String, DateTime<Utc>)> = score_keys::table
         .find(key)
-        .select((
-            score_keys::user_id,
-            score_keys::status,
-            score_keys::expires_at,
-        ))
+        .select((score_keys::user_id, score_keys::status, score_keys::expires_at))
         .first(conn)
         .optional()?;
     Ok(match found {

@@ -6,6 +6,7 @@
 
 pub mod actions;
 pub mod keys;
+pub mod outbox;
 pub mod schema;
 pub mod scores;
 
@@ -95,9 +96,7 @@ pub fn check_ready(conn: &mut PgConnection) -> Result<bool, DbError> {
 pub fn migrate(database_url: &str) -> Result<Vec<String>, DbError> {
     let mut conn = match PgConnection::establish(database_url) {
         Ok(conn) => conn,
-        Err(diesel::ConnectionError::BadConnection(message))
-            if message.contains("does not exist") =>
-        {
+        Err(diesel::ConnectionError::BadConnection(message)) if message.contains("does not exist") => {
             create_database(database_url)?;
             PgConnection::establish(database_url).map_err(|e| DbError::Migration(e.to_string()))?
         }
@@ -125,8 +124,7 @@ fn create_database(database_url: &str) -> Result<(), DbError> {
     } else {
         format!("{server}/postgres?{query}")
     };
-    let mut conn =
-        PgConnection::establish(&maintenance_url).map_err(|e| DbError::Migration(e.to_string()))?;
+    let mut conn = PgConnection::establish(&maintenance_url).map_err(|e| DbError::Migration(e.to_string()))?;
     diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut conn)?;
     tracing::info!(database = name, "created database");
     Ok(())

@@ -24,6 +24,8 @@ diesel::table! {
         payload -> Jsonb,
         created_at -> Timestamptz,
         published_at -> Nullable<Timestamptz>,
+        leased_until -> Nullable<Timestamptz>,
+        traceparent -> Nullable<Text>,
     }
 }
 
@@ -66,10 +68,4 @@ diesel::table! {
 diesel::joinable!(score_audit -> score_keys (score_key));
 diesel::joinable!(score_keys -> actions (action_id));
 
-diesel::allow_tables_to_appear_in_same_query!(
-    actions,
-    outbox,
-    score_audit,
-    score_keys,
-    user_scores,
-);
+diesel::allow_tables_to_appear_in_same_query!(actions, outbox, score_audit, score_keys, user_scores,);

@@ -56,3 +56,52 @@ pub fn standing(conn: &mut PgConnection, user_id: &str) -> QueryResult<Option<St
     .get_result(conn)
     .optional()
 }
+
+/// Up to `limit` users strictly after `after` in leaderboard order (from the first user when `after` is
+/// `None`): keyset pagination, so a caller can walk the whole board in pages without `OFFSET`, each page
+/// costing an index range scan however deep it is. Rebuilding the Redis board reads every row this way.
+///
+/// The board orders `score` descending but `reached_at` and `user_id` ascending, which one row comparison
+/// cannot express; so the rest of `after`'s score group and the lower scores are read separately, each as
+/// a range of the leaderboard index, and merged.
+pub fn page_after(conn: &mut PgConnection, after: Option<&ScoreRow>, limit: i64) -> QueryResult<Vec<ScoreRow>> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        user_id: String,
+        #[diesel(sql_type = BigInt)]
+        score: i64,
+        #[diesel(sql_type = Timestamptz)]
+        reached_at: DateTime<Utc>,
+        #[diesel(sql_type = BigInt)]
+        version: i64,
+    }
+
+    let Some(after) = after else {
+        return top(conn, limit);
+    };
+    let rows: Vec<Row> = diesel::sql_query(
+        "(SELECT user_id, score, reached_at, version FROM user_scores
+          WHERE score = $1 AND (reached_at, user_id) > ($2, $3)
+          ORDER BY reached_at ASC, user_id ASC LIMIT $4)
+         UNION ALL
+         (SELECT user_id, score, reached_at, version FROM user_scores
+          WHERE score < $1
+          ORDER BY score DESC, reached_at ASC, user_id ASC LIMIT $4)
+         ORDER BY score DESC, reached_at ASC, user_id ASC LIMIT $4",
+    )
+    .bind::<BigInt, _>(after.score)
+    .bind::<Timestamptz, _>(after.reached_at)
+    .bind::<Text, _>(&after.user_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ScoreRow {
+            user_id: row.user_id,
+            score: row.score,
+            reached_at: row.reached_at,
+            version: row.version,
+        })
+        .collect())
+}

@@ -86,10 +86,7 @@ impl KindCatalog {
             let invalid = |why| Err(KindCatalogError::Invalid(kind.name.clone(), why));
             if kind.name.is_empty()
                 || kind.name.len() > 32
-                || !kind
-                    .name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_')
+                || !kind.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
             {
                 return invalid("name must be 1 to 32 characters of a-z and _");
             }
@@ -117,8 +114,7 @@ impl KindCatalog {
 
     /// Parses a JSON array of kinds, as given in `ACTION_KINDS`.
     pub fn from_json(raw: &str) -> Result<Self, KindCatalogError> {
-        let kinds: Vec<ActionKind> =
-            serde_json::from_str(raw).map_err(|e| KindCatalogError::Json(e.to_string()))?;
+        let kinds: Vec<ActionKind> = serde_json::from_str(raw).map_err(|e| KindCatalogError::Json(e.to_string()))?;
         Self::new(kinds)
     }
 
@@ -126,10 +122,7 @@ impl KindCatalog {
     pub fn default_kinds() -> Self {
         Self(BTreeMap::from([
             ("demo".to_owned(), ActionKind::demo()),
-            (
-                "match_won".to_owned(),
-                ActionKind::reported("match_won", 25),
-            ),
+            ("match_won".to_owned(), ActionKind::reported("match_won", 25)),
         ]))
     }
 
@@ -237,9 +230,6 @@ mod tests {
             KindCatalog::from_json(&bad),
             Err(KindCatalogError::Invalid(..))
         ));
-        assert!(matches!(
-            KindCatalog::from_json("{"),
-            Err(KindCatalogError::Json(_))
-        ));
+        assert!(matches!(KindCatalog::from_json("{"), Err(KindCatalogError::Json(_))));
     }
 }

@@ -26,8 +26,7 @@ impl UserId {
     pub const MAX_LEN: usize = 64;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidId> {
-        let valid_char =
-            |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | ':' | '|');
+        let valid_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | ':' | '|');
         if raw.is_empty() || raw.len() > Self::MAX_LEN || !raw.chars().all(valid_char) {
             return Err(InvalidId::UserId);
         }
@@ -157,12 +156,7 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused() {
-        for raw in [
-            "",
-            "short",
-            &"a".repeat(44),
-            &format!("{}!", "a".repeat(42)),
-        ] {
+        for raw in ["", "short", &"a".repeat(44), &format!("{}!", "a".repeat(42))] {
             assert_eq!(ScoreKey::parse(raw), Err(InvalidId::ScoreKey), "{raw:?}");
         }
     }

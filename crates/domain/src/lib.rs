@@ -7,8 +7,6 @@ mod action;
 mod event;
 mod ids;
 
-pub use action::{
-    ActionKind, ActionStatus, Challenge, CompletionMode, KindCatalog, KindCatalogError,
-};
+pub use action::{ActionKind, ActionStatus, Challenge, CompletionMode, KindCatalog, KindCatalogError};
 pub use event::{ScoreUpdated, SCORE_UPDATED_EVENT_TYPE, SCORE_UPDATED_SCHEMA_VERSION};
 pub use ids::{ActionId, InvalidId, KeyStatus, ScoreKey, UserId};

@@ -28,11 +28,7 @@ fn bearer_token(req: &HttpRequest) -> Result<&str, ApiError> {
         .to_str()
         .map_err(|_| unauthorized("malformed Authorization header"))?;
     match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
         _ => Err(unauthorized("Authorization must be `Bearer <token>`")),
     }
 }
@@ -43,9 +39,9 @@ impl FromRequest for AuthenticatedUser {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         ready(bearer_token(req).and_then(|token| {
-            let verifier = req.app_data::<web::Data<JwtVerifier>>().ok_or_else(|| {
-                ApiError::new(ErrorCode::InternalError, "authentication is not configured")
-            })?;
+            let verifier = req
+                .app_data::<web::Data<JwtVerifier>>()
+                .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "authentication is not configured"))?;
             verifier.verify(token).map(Self).map_err(|err| {
                 tracing::debug!(%err, "token refused");
                 ApiError::new(ErrorCode::Unauthorized, "invalid or expired token")

@@ -42,10 +42,9 @@ impl ErrorCode {
             Self::InvalidRequest | Self::UnknownActionKind => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound | Self::ActionNotFound | Self::KeyNotFound => StatusCode::NOT_FOUND,
-            Self::ActionAlreadyCompleted
-            | Self::ActionFailed
-            | Self::ExternalIdConflict
-            | Self::KeyAlreadyRedeemed => StatusCode::CONFLICT,
+            Self::ActionAlreadyCompleted | Self::ActionFailed | Self::ExternalIdConflict | Self::KeyAlreadyRedeemed => {
+                StatusCode::CONFLICT
+            }
             Self::ActionExpired | Self::KeyExpired => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidProof | Self::ActionTooFast => StatusCode::UNPROCESSABLE_ENTITY,
@@ -140,10 +139,7 @@ impl fmt::Debug for ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code.as_str(), self.message)?;
-        let mut cause = self
-            .cause
-            .as_deref()
-            .map(|c| c as &(dyn std::error::Error + 'static));
+        let mut cause = self.cause.as_deref().map(|c| c as &(dyn std::error::Error + 'static));
         while let Some(err) = cause {
             write!(f, ": {err}")?;
             cause = err.source();

@@ -22,11 +22,11 @@ use actix_web::{web, HttpMessage as _, HttpRequest};
 
 /// JSON bodies larger than `limit_bytes` get `payload_too_large`; malformed ones `invalid_request`.
 pub fn json_config(limit_bytes: usize) -> web::JsonConfig {
-    web::JsonConfig::default().limit(limit_bytes).error_handler(
-        move |err: JsonPayloadError, _req: &HttpRequest| {
+    web::JsonConfig::default()
+        .limit(limit_bytes)
+        .error_handler(move |err: JsonPayloadError, _req: &HttpRequest| {
             match err {
-                JsonPayloadError::OverflowKnownLength { .. }
-                | JsonPayloadError::Overflow { .. } => ApiError::new(
+                JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => ApiError::new(
                     ErrorCode::PayloadTooLarge,
                     format!("request body is larger than {limit_bytes} bytes"),
                 ),
@@ -34,33 +34,21 @@ pub fn json_config(limit_bytes: usize) -> web::JsonConfig {
                     ErrorCode::InvalidRequest,
                     "request body must be JSON (Content-Type: application/json)",
                 ),
-                other => ApiError::new(
-                    ErrorCode::InvalidRequest,
-                    format!("invalid JSON body: {other}"),
-                ),
+                other => ApiError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {other}")),
             }
             .into()
-        },
-    )
+        })
 }
 
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|err: PathError, _req: &HttpRequest| {
-        ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!("invalid path parameter: {err}"),
-        )
-        .into()
+        ApiError::new(ErrorCode::InvalidRequest, format!("invalid path parameter: {err}")).into()
     })
 }
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req: &HttpRequest| {
-        ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!("invalid query string: {err}"),
-        )
-        .into()
+        ApiError::new(ErrorCode::InvalidRequest, format!("invalid query string: {err}")).into()
     })
 }
 

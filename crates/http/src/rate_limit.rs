@@ -19,20 +19,16 @@ pub struct UserRateLimiter {
 impl UserRateLimiter {
     pub fn per_minute(per_minute: NonZeroU32) -> Self {
         Self {
-            limiter: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(
-                per_minute,
-            ))),
+            limiter: Arc::new(DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute))),
         }
     }
 
     /// `rate_limited` with `Retry-After` when the user is over the limit.
     pub fn check(&self, user: &UserId) -> Result<(), ApiError> {
-        self.limiter
-            .check_key(&user.as_str().to_owned())
-            .map_err(|not_until| {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                ApiError::rate_limited(wait.as_secs() + 1)
-            })
+        self.limiter.check_key(&user.as_str().to_owned()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::rate_limited(wait.as_secs() + 1)
+        })
     }
 
     /// Forgets users whose allowance is full again, so memory follows active users only.

@@ -5,11 +5,9 @@
 //! - [`tokens`]: user tokens, valid and deliberately broken, for the auth checks.
 //! - [`Api`]: a small JSON client that returns status and body for assertions.
 
-#![expect(
-    clippy::expect_used,
-    reason = "test helpers fail the test loudly when set-up breaks"
-)]
+#![expect(clippy::expect_used, reason = "test helpers fail the test loudly when set-up breaks")]
 
+pub mod broker;
 pub mod tokens;
 
 use std::collections::hash_map::DefaultHasher;
@@ -22,8 +20,7 @@ use serde_json::Value;
 
 /// The server tests create their databases on; `TEST_DATABASE_URL` overrides it (no database name).
 pub fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
 }
 
 /// A database of one's own, migrated, dropped on `Drop`.
@@ -31,6 +28,8 @@ pub fn server_url() -> String {
 pub struct TestDb {
     name: String,
     url: String,
+    /// Only the handle that created the database drops it.
+    owned: bool,
 }
 
 impl TestDb {
@@ -41,9 +40,7 @@ impl TestDb {
         // Concurrent clones of one template can briefly collide; a retry settles it.
         let mut attempt = 0;
         loop {
-            match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
-                .execute(&mut admin)
-            {
+            match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin) {
                 Ok(_) => break,
                 Err(err) if attempt < 20 => {
                     attempt += 1;
@@ -54,7 +51,17 @@ impl TestDb {
             }
         }
         let url = format!("{}/{name}", server_url());
-        Self { name, url }
+        Self { name, url, owned: true }
+    }
+
+    /// Another handle on an existing test database (a second service replica); it does not drop it.
+    pub fn attach(url: &str) -> Self {
+        let name = url.rsplit('/').next().unwrap_or_default().to_owned();
+        Self {
+            name,
+            url: url.to_owned(),
+            owned: false,
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -88,12 +95,12 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let mut admin = admin_connection();
-        if let Err(err) = diesel::sql_query(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ))
-        .execute(&mut admin)
+        if let Err(err) =
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin)
         {
             eprintln!("could not drop {}: {err}", self.name);
         }
@@ -102,8 +109,7 @@ impl Drop for TestDb {
 
 fn admin_connection() -> PgConnection {
     let url = format!("{}/postgres", server_url());
-    PgConnection::establish(&url)
-        .unwrap_or_else(|e| panic!("PostgreSQL must be running at {url}: {e}"))
+    PgConnection::establish(&url).unwrap_or_else(|e| panic!("PostgreSQL must be running at {url}: {e}"))
 }
 
 /// The template for the current migrations, built once per migration set.
@@ -119,12 +125,11 @@ fn ensure_template() -> String {
         #[diesel(sql_type = diesel::sql_types::Bool)]
         exists: bool,
     }
-    let exists =
-        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-            .bind::<diesel::sql_types::Text, _>(&template)
-            .get_result::<Exists>(&mut admin)
-            .expect("look up template")
-            .exists;
+    let exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+        .bind::<diesel::sql_types::Text, _>(&template)
+        .get_result::<Exists>(&mut admin)
+        .expect("look up template")
+        .exists;
     if !exists {
         let building = format!("{template}_building");
         let run = |sql: String, conn: &mut PgConnection| {
@@ -132,20 +137,14 @@ fn ensure_template() -> String {
                 .execute(conn)
                 .unwrap_or_else(|e| panic!("{sql}: {e}"))
         };
-        run(
-            format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"),
-            &mut admin,
-        );
+        run(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"), &mut admin);
         run(format!("CREATE DATABASE {building}"), &mut admin);
         {
-            let mut conn = PgConnection::establish(&format!("{}/{building}", server_url()))
-                .expect("connect to template");
+            let mut conn =
+                PgConnection::establish(&format!("{}/{building}", server_url())).expect("connect to template");
             scoreboard_db::run_migrations(&mut conn).expect("migrate template");
         }
-        run(
-            format!("ALTER DATABASE {building} RENAME TO {template}"),
-            &mut admin,
-        );
+        run(format!("ALTER DATABASE {building} RENAME TO {template}"), &mut admin);
     }
     diesel::sql_query("SELECT pg_advisory_unlock(7340001)")
         .execute(&mut admin)
@@ -160,9 +159,7 @@ fn migrations_fingerprint() -> u64 {
     let mut hasher = DefaultHasher::new();
     for file in files {
         file.strip_prefix(&dir).unwrap_or(&file).hash(&mut hasher);
-        std::fs::read(&file)
-            .expect("read migration")
-            .hash(&mut hasher);
+        std::fs::read(&file).expect("read migration").hash(&mut hasher);
     }
     hasher.finish()
 }
@@ -200,9 +197,7 @@ pub struct Reply {
 impl Reply {
     /// The stable error code of an error body.
     pub fn code(&self) -> &str {
-        self.body["error"]["code"]
-            .as_str()
-            .unwrap_or("<no error code>")
+        self.body["error"]["code"].as_str().unwrap_or("<no error code>")
     }
 }
 
@@ -214,13 +209,7 @@ impl Api {
         }
     }
 
-    pub async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> Reply {
+    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -244,19 +233,13 @@ impl Api {
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
-        self.send(reqwest::Method::POST, path, token, Some(body))
-            .await
+        self.send(reqwest::Method::POST, path, token, Some(body)).await
     }
 
     /// Waits until `/readyz` answers 200.
     pub async fn wait_ready(&self) {
         for _ in 0..200 {
-            if let Ok(response) = self
-                .client
-                .get(format!("{}/readyz", self.base))
-                .send()
-                .await
-            {
+            if let Ok(response) = self.client.get(format!("{}/readyz", self.base)).send().await {
                 if response.status().is_success() {
                     return;
                 }

@@ -31,10 +31,7 @@ pub struct AppState {
 
 /// Binds the listener and wires the routes. Must be called inside a tokio runtime.
 pub fn build(settings: Settings) -> anyhow::Result<Application> {
-    let pool = scoreboard_db::build_pool(
-        settings.database_url.expose_secret(),
-        settings.database_pool_size,
-    )?;
+    let pool = scoreboard_db::build_pool(settings.database_url.expose_secret(), settings.database_pool_size)?;
     let verifier = web::Data::new(JwtVerifier::new(&settings.jwt)?);
     let credential = web::Data::new(
         settings

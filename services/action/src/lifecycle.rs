@@ -83,12 +83,7 @@ fn chrono(duration: std::time::Duration) -> ChronoDuration {
 }
 
 /// Records a new action of a challenge kind for `user`.
-pub fn start(
-    conn: &mut Conn,
-    user: &UserId,
-    kind: &ActionKind,
-    now: DateTime<Utc>,
-) -> QueryResult<StartedAction> {
+pub fn start(conn: &mut Conn, user: &UserId, kind: &ActionKind, now: DateTime<Utc>) -> QueryResult<StartedAction> {
     let challenge = Challenge::generate();
     let action_id = ActionId::new_random().0;
     let deadline_at = now + chrono(kind.time_limit);
@@ -119,13 +114,7 @@ pub fn start(
     })
 }
 
-fn mint(
-    conn: &mut Conn,
-    user: &str,
-    action_id: Uuid,
-    kind: &ActionKind,
-    now: DateTime<Utc>,
-) -> QueryResult<IssuedKey> {
+fn mint(conn: &mut Conn, user: &str, action_id: Uuid, kind: &ActionKind, now: DateTime<Utc>) -> QueryResult<IssuedKey> {
     let key = ScoreKey::generate();
     let expires_at = now + chrono(kind.key_ttl);
     keys::insert(
@@ -160,8 +149,7 @@ pub fn complete(
     now: DateTime<Utc>,
 ) -> QueryResult<Result<IssuedKey, CompleteRefusal>> {
     conn.transaction(|conn| {
-        let Some(action) = actions::lock(conn, action_id)?.filter(|a| a.user_id == user.as_str())
-        else {
+        let Some(action) = actions::lock(conn, action_id)?.filter(|a| a.user_id == user.as_str()) else {
             return Ok(Err(CompleteRefusal::NotFound));
         };
         match ActionStatus::from_db(&action.status) {
@@ -222,14 +210,12 @@ pub fn report(
             },
         )?;
         if inserted {
-            return mint(conn, user.as_str(), action_id, kind, now)
-                .map(|key| Ok(Reported::Minted(key)));
+            return mint(conn, user.as_str(), action_id, kind, now).map(|key| Ok(Reported::Minted(key)));
         }
         let existing = actions::find_by_external_id(conn, &kind.name, external_id)?;
         match existing {
             Some(action) if action.user_id == user.as_str() => {
-                let key = keys::find_by_action(conn, action.id)?
-                    .ok_or(scoreboard_db::QueryError::NotFound)?;
+                let key = keys::find_by_action(conn, action.id)?.ok_or(scoreboard_db::QueryError::NotFound)?;
                 Ok(Ok(Reported::Replayed(key.into())))
             }
             _ => Ok(Err(ReportRefusal::ExternalIdTaken)),

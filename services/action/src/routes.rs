@@ -12,31 +12,21 @@ use scoreboard_http::Endpoint;
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(OPENAPI)
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
 /// Every endpoint the service serves with these settings.
 pub fn endpoints(dev_tokens_enabled: bool) -> Vec<Endpoint> {
     let mut endpoints = vec![
         Endpoint::new(Method::POST, "/api/actions", actions::start),
-        Endpoint::new(
-            Method::POST,
-            "/api/actions/{action_id}/complete",
-            actions::complete,
-        ),
+        Endpoint::new(Method::POST, "/api/actions/{action_id}/complete", actions::complete),
         Endpoint::new(Method::POST, "/api/actions/reported", reported::report),
         Endpoint::new(Method::GET, "/healthz", scoreboard_http::healthz),
         Endpoint::new(Method::GET, "/readyz", scoreboard_http::readyz),
         Endpoint::new(Method::GET, "/openapi.json", openapi),
     ];
     if dev_tokens_enabled {
-        endpoints.push(Endpoint::new(
-            Method::POST,
-            "/api/dev/token",
-            dev_token::mint,
-        ));
+        endpoints.push(Endpoint::new(Method::POST, "/api/dev/token", dev_token::mint));
     }
     endpoints
 }

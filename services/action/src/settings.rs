@@ -50,9 +50,7 @@ impl Settings {
         };
         Ok(Self {
             bind_addr: env.string("ACTION_BIND_ADDR", "127.0.0.1:8081"),
-            database_url: env
-                .secret("DATABASE_URL")
-                .ok_or(ConfigError::Missing("DATABASE_URL"))?,
+            database_url: env.secret("DATABASE_URL").ok_or(ConfigError::Missing("DATABASE_URL"))?,
             database_pool_size: env.parse("DATABASE_POOL_SIZE", 16)?,
             http_workers: env.parse(
                 "HTTP_WORKERS",

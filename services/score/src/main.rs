@@ -9,12 +9,7 @@ async fn main() -> anyhow::Result<()> {
     let env = Env::process();
     scoreboard_config::init_tracing(&env)?;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
+    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         [] | ["serve"] => {
             let app = scoreboard_score::build(Settings::from_env(&env)?)?;
             tracing::info!(port = app.port(), "score service listening");

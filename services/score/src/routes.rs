@@ -11,9 +11,7 @@ use scoreboard_http::Endpoint;
 pub const OPENAPI: &str = include_str!("../openapi.json");
 
 async fn openapi() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(OPENAPI)
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
 /// Every endpoint the service serves.

@@ -22,12 +22,10 @@ pub async fn start(
     body: web::Json<StartRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let kind = state.kinds.get(&body.kind).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::UnknownActionKind,
-            format!("no action kind {:?}", body.kind),
-        )
-    })?;
+    let kind = state
+        .kinds
+        .get(&body.kind)
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownActionKind, format!("no action kind {:?}", body.kind)))?;
     if kind.completion != CompletionMode::Challenge {
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,
@@ -91,17 +89,12 @@ pub async fn complete(
 
 fn refusal_error(refusal: CompleteRefusal) -> ApiError {
     match refusal {
-        CompleteRefusal::NotFound => {
-            ApiError::new(ErrorCode::ActionNotFound, "no such action for this user")
-        }
+        CompleteRefusal::NotFound => ApiError::new(ErrorCode::ActionNotFound, "no such action for this user"),
         CompleteRefusal::AlreadyCompleted => ApiError::new(
             ErrorCode::ActionAlreadyCompleted,
             "this action was already completed; its key was issued once",
         ),
-        CompleteRefusal::Failed => ApiError::new(
-            ErrorCode::ActionFailed,
-            "this action failed; start a new one",
-        ),
+        CompleteRefusal::Failed => ApiError::new(ErrorCode::ActionFailed, "this action failed; start a new one"),
         CompleteRefusal::Expired => ApiError::new(
             ErrorCode::ActionExpired,
             "the action's deadline has passed; start a new one",
@@ -118,9 +111,8 @@ fn refusal_error(refusal: CompleteRefusal) -> ApiError {
             ErrorCode::InvalidProof,
             format!("wrong answer; {attempts_left} attempt(s) left"),
         ),
-        CompleteRefusal::KindRetired => ApiError::new(
-            ErrorCode::UnknownActionKind,
-            "this action's kind is no longer offered",
-        ),
+        CompleteRefusal::KindRetired => {
+            ApiError::new(ErrorCode::UnknownActionKind, "this action's kind is no longer offered")
+        }
     }
 }

@@ -13,10 +13,7 @@ pub struct TokenRequest {
 }
 
 /// `POST /api/dev/token`: a token for any user id. Never enable this in production.
-pub async fn mint(
-    body: web::Json<TokenRequest>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn mint(body: web::Json<TokenRequest>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let issuer = state
         .dev_tokens
         .as_ref()

@@ -32,9 +32,7 @@ pub async fn report(
         external_id,
     } = body.into_inner();
     let valid_external_id = |c: char| c.is_ascii_graphic();
-    if external_id.is_empty()
-        || external_id.len() > MAX_EXTERNAL_ID_LEN
-        || !external_id.chars().all(valid_external_id)
+    if external_id.is_empty() || external_id.len() > MAX_EXTERNAL_ID_LEN || !external_id.chars().all(valid_external_id)
     {
         return Err(ApiError::new(
             ErrorCode::InvalidRequest,
@@ -44,12 +42,7 @@ pub async fn report(
     let kind = state
         .kinds
         .get(&kind)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::UnknownActionKind,
-                format!("no action kind {kind:?}"),
-            )
-        })?
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownActionKind, format!("no action kind {kind:?}")))?
         .clone();
     if kind.completion != CompletionMode::Reported {
         return Err(ApiError::new(
@@ -61,13 +54,7 @@ pub async fn report(
         ));
     }
     let outcome = scoreboard_db::run_blocking(&state.pool, move |conn| {
-        Ok(lifecycle::report(
-            conn,
-            &user_id,
-            &kind,
-            &external_id,
-            Utc::now(),
-        )?)
+        Ok(lifecycle::report(conn, &user_id, &kind, &external_id, Utc::now())?)
     })
     .await?;
     match outcome {

@@ -19,33 +19,21 @@ async fn bad_tokens_are_refused_with_401() {
         ("alg none", tokens::alg_none(&tokens::claims("alice"))),
         (
             "wrong signature",
-            tokens::hs256(
-                &tokens::claims("alice"),
-                b"another-secret-that-is-long-enough-too",
-            ),
+            tokens::hs256(&tokens::claims("alice"), b"another-secret-that-is-long-enough-too"),
         ),
         (
             "wrong audience",
-            tokens::hs256(
-                &claims_with("aud", json!("other-api")),
-                tokens::SECRET.as_bytes(),
-            ),
+            tokens::hs256(&claims_with("aud", json!("other-api")), tokens::SECRET.as_bytes()),
         ),
         (
             "wrong issuer",
-            tokens::hs256(
-                &claims_with("iss", json!("evil")),
-                tokens::SECRET.as_bytes(),
-            ),
+            tokens::hs256(&claims_with("iss", json!("evil")), tokens::SECRET.as_bytes()),
         ),
         (
             "expired",
             tokens::hs256(&claims_with("exp", json!(past)), tokens::SECRET.as_bytes()),
         ),
-        (
-            "RS256 when HS256 is pinned",
-            tokens::rs256(&tokens::claims("alice")),
-        ),
+        ("RS256 when HS256 is pinned", tokens::rs256(&tokens::claims("alice"))),
         ("garbage", "not.a.jwt".to_owned()),
         (
             "invalid subject",
@@ -54,16 +42,9 @@ async fn bad_tokens_are_refused_with_401() {
     ];
     for (case, token) in cases {
         let reply = app.start(&token).await;
-        assert_eq!(
-            (reply.status, reply.code()),
-            (401, "unauthorized"),
-            "{case}: {reply:?}"
-        );
+        assert_eq!((reply.status, reply.code()), (401, "unauthorized"), "{case}: {reply:?}");
     }
-    let missing = app
-        .api
-        .post("/api/actions", None, &json!({ "kind": "demo" }))
-        .await;
+    let missing = app.api.post("/api/actions", None, &json!({ "kind": "demo" })).await;
     assert_eq!((missing.status, missing.code()), (401, "unauthorized"));
     assert_eq!(app.db.count("SELECT count(*) AS n FROM actions"), 0);
 }
@@ -74,9 +55,7 @@ async fn missing_required_claims_are_refused() {
     for claim in ["exp", "iss", "aud", "sub"] {
         let mut claims = tokens::claims("alice");
         claims.as_object_mut().expect("object").remove(claim);
-        let reply = app
-            .start(&tokens::hs256(&claims, tokens::SECRET.as_bytes()))
-            .await;
+        let reply = app.start(&tokens::hs256(&claims, tokens::SECRET.as_bytes())).await;
         assert_eq!(reply.status, 401, "without {claim}: {reply:?}");
     }
 }
@@ -104,19 +83,9 @@ async fn es256_deployment_accepts_its_own_tokens_only() {
     })
     .await;
 
-    assert_eq!(
-        app.start(&tokens::es256(&tokens::claims("alice")))
-            .await
-            .status,
-        201
-    );
+    assert_eq!(app.start(&tokens::es256(&tokens::claims("alice"))).await.status, 201);
     assert_eq!(app.start(&tokens::token("alice")).await.status, 401);
-    assert_eq!(
-        app.start(&tokens::rs256(&tokens::claims("alice")))
-            .await
-            .status,
-        401
-    );
+    assert_eq!(app.start(&tokens::rs256(&tokens::claims("alice"))).await.status, 401);
 }
 
 #[tokio::test]

@@ -78,9 +78,7 @@ async fn another_user_cannot_complete_my_action() {
     let (id, answer) = started_action(&app, &alice).await;
 
     let stolen = app.complete(&bob, &id, &answer).await;
-    let unknown = app
-        .complete(&bob, &uuid::Uuid::new_v4().to_string(), &answer)
-        .await;
+    let unknown = app.complete(&bob, &uuid::Uuid::new_v4().to_string(), &answer).await;
 
     assert_eq!((stolen.status, stolen.code()), (404, "action_not_found"));
     assert_eq!(
@@ -113,10 +111,7 @@ async fn wrong_answers_count_down_then_fail_the_action() {
         .contains("2 attempt"));
     assert_eq!(second.code(), "invalid_proof");
     assert_eq!(third.code(), "invalid_proof");
-    assert_eq!(
-        (then_right.status, then_right.code()),
-        (409, "action_failed")
-    );
+    assert_eq!((then_right.status, then_right.code()), (409, "action_failed"));
     assert_eq!(app.db.count("SELECT count(*) AS n FROM score_keys"), 0);
 }
 
@@ -137,7 +132,12 @@ async fn completing_too_fast_is_refused_and_changes_nothing() {
     let reply = app.complete(&alice, &id, &answer).await;
 
     assert_eq!((reply.status, reply.code()), (422, "action_too_fast"));
-    assert_eq!(app.db.count(&format!("SELECT count(*) AS n FROM actions WHERE id = '{id}' AND status = 'started' AND failed_attempts = 0")), 1);
+    assert_eq!(
+        app.db.count(&format!(
+            "SELECT count(*) AS n FROM actions WHERE id = '{id}' AND status = 'started' AND failed_attempts = 0"
+        )),
+        1
+    );
 }
 
 #[tokio::test]
@@ -167,34 +167,20 @@ async fn kinds_are_checked_at_start() {
         .await;
     let reported_only = app
         .api
-        .post(
-            "/api/actions",
-            Some(&alice),
-            &json!({ "kind": "match_won" }),
-        )
+        .post("/api/actions", Some(&alice), &json!({ "kind": "match_won" }))
         .await;
 
-    assert_eq!(
-        (unknown.status, unknown.code()),
-        (400, "unknown_action_kind")
-    );
-    assert_eq!(
-        (reported_only.status, reported_only.code()),
-        (400, "invalid_request")
-    );
+    assert_eq!((unknown.status, unknown.code()), (400, "unknown_action_kind"));
+    assert_eq!((reported_only.status, reported_only.code()), (400, "invalid_request"));
     assert_eq!(app.db.count("SELECT count(*) AS n FROM actions"), 0);
 }
 
 #[tokio::test]
 async fn starting_too_often_is_rate_limited_with_retry_after() {
-    let app =
-        spawn_with(|s| s.starts_per_minute = std::num::NonZeroU32::new(2).expect("non-zero")).await;
+    let app = spawn_with(|s| s.starts_per_minute = std::num::NonZeroU32::new(2).expect("non-zero")).await;
     let alice = tokens::token("alice");
 
-    let statuses = [
-        app.start(&alice).await.status,
-        app.start(&alice).await.status,
-    ];
+    let statuses = [app.start(&alice).await.status, app.start(&alice).await.status];
     let limited = app.start(&alice).await;
     let bob = app.start(&tokens::token("bob")).await;
 

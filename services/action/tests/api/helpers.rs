@@ -87,12 +87,6 @@ pub fn solve(prompt: &str) -> String {
 pub async fn started_action(app: &TestApp, token: &str) -> (String, String) {
     let reply = app.start(token).await;
     assert_eq!(reply.status, 201, "{reply:?}");
-    let id = reply.body["action_id"]
-        .as_str()
-        .expect("action id")
-        .to_owned();
-    (
-        id,
-        solve(reply.body["challenge"]["prompt"].as_str().expect("prompt")),
-    )
+    let id = reply.body["action_id"].as_str().expect("action id").to_owned();
+    (id, solve(reply.body["challenge"]["prompt"].as_str().expect("prompt")))
 }

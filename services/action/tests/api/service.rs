@@ -52,10 +52,7 @@ async fn malformed_and_oversized_input_get_their_codes() {
         assert!(body["error"]["message"].is_string());
     }
     assert_eq!((bad_id.status, bad_id.code()), (400, "invalid_request"));
-    assert_eq!(
-        (long_answer.status, long_answer.code()),
-        (400, "invalid_request")
-    );
+    assert_eq!((long_answer.status, long_answer.code()), (400, "invalid_request"));
     assert_eq!((no_route.status, no_route.code()), (404, "not_found"));
     assert_eq!(app.db.count("SELECT count(*) AS n FROM actions"), 0);
 }
@@ -88,10 +85,7 @@ async fn readiness_fails_when_the_database_is_unreachable() {
 
     assert_eq!(ready.status, 503);
     assert_eq!(ready.body["checks"]["database"], "unavailable");
-    assert_eq!(
-        health.status, 200,
-        "liveness does not depend on the database"
-    );
+    assert_eq!(health.status, 200, "liveness does not depend on the database");
 }
 
 #[tokio::test]

@@ -7,7 +7,10 @@ use scoreboard_db::PgPool;
 use scoreboard_domain::ScoreKey;
 use scoreboard_http::{ApiError, AuthenticatedUser, ErrorCode};
 use serde::{Deserialize, Serialize};
+use tracing_actix_web::RequestId;
 use uuid::Uuid;
+
+use crate::relay::OutboxWake;
 
 /// Most keys listed at once; a client redeems them and asks again.
 const MAX_LISTED_KEYS: i64 = 100;
@@ -33,19 +36,24 @@ pub async fn redeem(
     user: AuthenticatedUser,
     body: web::Json<RedeemRequest>,
     pool: web::Data<PgPool>,
+    relay: web::Data<OutboxWake>,
+    request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
     let key = body.into_inner().key;
+    let traceparent = scoreboard_messaging::traceparent_for_request(*request_id);
     let outcome = scoreboard_db::run_blocking(&pool, move |conn| {
         Ok(keys::redeem(
             conn,
             key.as_str(),
             user.0.as_str(),
             Utc::now(),
+            Some(&traceparent),
         )?)
     })
     .await?;
     match outcome {
         Ok(done) => {
+            relay.wake();
             tracing::info!(amount = done.amount, score = done.score, event_id = %done.event_id, "key redeemed");
             Ok(HttpResponse::Ok().json(RedeemResponse {
                 user_id: done.user_id,
@@ -56,17 +64,12 @@ pub async fn redeem(
                 version: done.version,
             }))
         }
-        Err(RedeemRefusal::NotFound) => Err(ApiError::new(
-            ErrorCode::KeyNotFound,
-            "no such key for this user",
-        )),
+        Err(RedeemRefusal::NotFound) => Err(ApiError::new(ErrorCode::KeyNotFound, "no such key for this user")),
         Err(RedeemRefusal::AlreadyRedeemed) => Err(ApiError::new(
             ErrorCode::KeyAlreadyRedeemed,
             "this key was already redeemed; it counts once",
         )),
-        Err(RedeemRefusal::Expired) => {
-            Err(ApiError::new(ErrorCode::KeyExpired, "this key has expired"))
-        }
+        Err(RedeemRefusal::Expired) => Err(ApiError::new(ErrorCode::KeyExpired, "this key has expired")),
     }
 }
 
@@ -82,10 +85,7 @@ struct PendingKey {
 /// `GET /api/scores/keys`: the caller's keys that can still be redeemed, oldest first (at most 100), so a
 /// client whose redeem call failed can finish later.
 #[tracing::instrument(skip_all, fields(user = %user.0))]
-pub async fn list_redeemable(
-    user: AuthenticatedUser,
-    pool: web::Data<PgPool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list_redeemable(user: AuthenticatedUser, pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
     let rows = scoreboard_db::run_blocking(&pool, move |conn| {
         Ok(keys::list_redeemable(
             conn,

@@ -25,10 +25,7 @@ struct Entry {
 
 /// `GET /api/leaderboard?limit=N`: the first N users (default 10, at most 100). Public.
 #[tracing::instrument(skip_all)]
-pub async fn top(
-    query: web::Query<TopQuery>,
-    pool: web::Data<PgPool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn top(query: web::Query<TopQuery>, pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::new(
@@ -36,8 +33,7 @@ pub async fn top(
             format!("limit must be between 1 and {MAX_LIMIT}"),
         ));
     }
-    let rows =
-        scoreboard_db::run_blocking(&pool, move |conn| Ok(scores::top(conn, limit)?)).await?;
+    let rows = scoreboard_db::run_blocking(&pool, move |conn| Ok(scores::top(conn, limit)?)).await?;
     let entries: Vec<Entry> = (1..)
         .zip(rows)
         .map(|(rank, row)| Entry {
@@ -61,15 +57,10 @@ struct Me {
 
 /// `GET /api/scores/me`: the caller's score and rank.
 #[tracing::instrument(skip_all, fields(user = %user.0))]
-pub async fn me(
-    user: AuthenticatedUser,
-    pool: web::Data<PgPool>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn me(user: AuthenticatedUser, pool: web::Data<PgPool>) -> Result<HttpResponse, ApiError> {
     let user_id = user.0.as_str().to_owned();
     let lookup = user_id.clone();
-    let standing =
-        scoreboard_db::run_blocking(&pool, move |conn| Ok(scores::standing(conn, &lookup)?))
-            .await?;
+    let standing = scoreboard_db::run_blocking(&pool, move |conn| Ok(scores::standing(conn, &lookup)?)).await?;
     let me = match standing {
         Some(s) => Me {
             user_id,

@@ -58,7 +58,9 @@ fn spent_once(db: &TestDb, key: &str, successes: usize) -> Result<(), String> {
     if (successes, score, audit, outbox) == (1, AMOUNT, 1, 1) {
         Ok(())
     } else {
-        Err(format!("double spend: {successes} successes, score {score}, {audit} audit rows, {outbox} outbox rows"))
+        Err(format!(
+            "double spend: {successes} successes, score {score}, {audit} audit rows, {outbox} outbox rows"
+        ))
     }
 }
 
@@ -71,7 +73,7 @@ fn concurrent_redeems_of_one_key_spend_it_once() {
 
     let successes = hammer(&db, THREADS, |conn| {
         matches!(
-            scoreboard_db::keys::redeem(conn, &key, "alice", Utc::now()),
+            scoreboard_db::keys::redeem(conn, &key, "alice", Utc::now(), None),
             Ok(Ok(_))
         )
     });

@@ -41,9 +41,7 @@ async fn start_complete_redeem_then_read_top_n_and_my_rank() {
         .post("/api/actions", Some(&alice), &json!({ "kind": "demo" }))
         .await;
     assert_eq!(started.status, 201, "{started:?}");
-    let prompt = started.body["challenge"]["prompt"]
-        .as_str()
-        .expect("prompt");
+    let prompt = started.body["challenge"]["prompt"].as_str().expect("prompt");
     let answer: u64 = prompt
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|s| s.parse::<u64>().ok())

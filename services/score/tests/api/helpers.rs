@@ -24,6 +24,7 @@ pub fn settings(db: &TestDb) -> Settings {
         body_limit_bytes: 1024,
         jwt: tokens::hs256_settings(),
         key_expiry_sweep: Duration::from_secs(3600),
+        relay: None,
     }
 }
 
@@ -32,7 +33,11 @@ pub async fn spawn() -> TestApp {
 }
 
 pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    let db = TestDb::create();
+    spawn_on(TestDb::create(), tweak).await
+}
+
+/// Starts a score service on an existing database (a second replica, say).
+pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = settings(&db);
     tweak(&mut settings);
     let app = scoreboard_score::build(settings).expect("build score service");
@@ -79,6 +84,17 @@ pub fn mint_key(db: &TestDb, user: &str, amount: i64) -> String {
     key.as_str().to_owned()
 }
 
+/// Relay settings publishing to `topology` at `amqp_url`, sweeping often so tests wait little.
+pub fn relay(amqp_url: &str, topology: &scoreboard_messaging::Topology) -> scoreboard_score::relay::RelaySettings {
+    scoreboard_score::relay::RelaySettings {
+        amqp_url: SecretString::from(amqp_url.to_owned()),
+        topology: topology.clone(),
+        batch_size: 50,
+        lease: Duration::from_secs(30),
+        sweep_every: Duration::from_millis(200),
+    }
+}
+
 impl TestApp {
     pub fn mint_key(&self, user: &str, amount: i64) -> String {
         mint_key(&self.db, user, amount)
@@ -86,11 +102,7 @@ impl TestApp {
 
     pub async fn redeem(&self, user: &str, key: &str) -> Reply {
         self.api
-            .post(
-                "/api/scores/redeem",
-                Some(&tokens::token(user)),
-                &json!({ "key": key }),
-            )
+            .post("/api/scores/redeem", Some(&tokens::token(user)), &json!({ "key": key }))
             .await
     }
 

@@ -29,14 +29,8 @@ async fn equal_scores_rank_by_who_reached_the_score_first() {
     }
 
     let top = app.api.get("/api/leaderboard", None).await;
-    let bob = app
-        .api
-        .get("/api/scores/me", Some(&tokens::token("bob")))
-        .await;
-    let carol = app
-        .api
-        .get("/api/scores/me", Some(&tokens::token("carol")))
-        .await;
+    let bob = app.api.get("/api/scores/me", Some(&tokens::token("bob"))).await;
+    let carol = app.api.get("/api/scores/me", Some(&tokens::token("carol"))).await;
 
     assert_eq!(top.status, 200);
     assert_eq!(
@@ -84,21 +78,11 @@ async fn top_n_is_limited_and_validated() {
     let hundred = app.api.get("/api/leaderboard?limit=100", None).await;
 
     assert_eq!(board(&default).len(), 10);
-    assert_eq!(
-        board(&three).iter().map(|e| e.1).collect::<Vec<_>>(),
-        vec![100, 99, 98]
-    );
+    assert_eq!(board(&three).iter().map(|e| e.1).collect::<Vec<_>>(), vec![100, 99, 98]);
     assert_eq!(board(&hundred).len(), 12);
     for bad in ["0", "101", "-1", "ten"] {
-        let reply = app
-            .api
-            .get(&format!("/api/leaderboard?limit={bad}"), None)
-            .await;
-        assert_eq!(
-            (reply.status, reply.code()),
-            (400, "invalid_request"),
-            "limit={bad}"
-        );
+        let reply = app.api.get(&format!("/api/leaderboard?limit={bad}"), None).await;
+        assert_eq!((reply.status, reply.code()), (400, "invalid_request"), "limit={bad}");
     }
 }
 
@@ -106,14 +90,8 @@ async fn top_n_is_limited_and_validated() {
 async fn a_user_who_never_scored_has_no_rank() {
     let app = spawn().await;
 
-    let me = app
-        .api
-        .get("/api/scores/me", Some(&tokens::token("newcomer")))
-        .await;
+    let me = app.api.get("/api/scores/me", Some(&tokens::token("newcomer"))).await;
 
     assert_eq!(me.status, 200);
-    assert_eq!(
-        (me.body["score"].as_i64(), me.body["rank"].is_null()),
-        (Some(0), true)
-    );
+    assert_eq!((me.body["score"].as_i64(), me.body["rank"].is_null()), (Some(0), true));
 }

@@ -8,4 +8,5 @@ mod full_path;
 mod helpers;
 mod leaderboard;
 mod redeem;
+mod relay;
 mod service;

@@ -30,25 +30,21 @@ async fn redeem_adds_the_keys_amount_and_writes_audit_and_outbox() {
         )),
         1
     );
-    assert_eq!(app.db.count(&format!("SELECT count(*) AS n FROM score_audit WHERE score_key = '{key}' AND delta = 10 AND score_after = 10")), 1);
+    assert_eq!(
+        app.db.count(&format!(
+            "SELECT count(*) AS n FROM score_audit WHERE score_key = '{key}' AND delta = 10 AND score_after = 10"
+        )),
+        1
+    );
 
     let mut conn = app.db.connect();
     use diesel::prelude::*;
     use scoreboard_db::schema::outbox;
-    let payloads: Vec<serde_json::Value> = outbox::table
-        .select(outbox::payload)
-        .load(&mut conn)
-        .expect("outbox");
+    let payloads: Vec<serde_json::Value> = outbox::table.select(outbox::payload).load(&mut conn).expect("outbox");
     assert_eq!(payloads.len(), 1);
-    let event: ScoreUpdated =
-        serde_json::from_value(payloads[0].clone()).expect("outbox row is a ScoreUpdated");
+    let event: ScoreUpdated = serde_json::from_value(payloads[0].clone()).expect("outbox row is a ScoreUpdated");
     assert_eq!(
-        (
-            event.user_id.as_str(),
-            event.score,
-            event.delta,
-            event.version
-        ),
+        (event.user_id.as_str(), event.score, event.delta, event.version),
         ("alice", 10, 10, 1)
     );
 }
@@ -61,10 +57,7 @@ async fn a_replay_by_the_owner_is_already_redeemed_and_changes_nothing() {
 
     let replay = app.redeem("alice", &key).await;
 
-    assert_eq!(
-        (replay.status, replay.code()),
-        (409, "key_already_redeemed")
-    );
+    assert_eq!((replay.status, replay.code()), (409, "key_already_redeemed"));
     assert_eq!(app.score_of("alice"), 10);
     assert_eq!(app.db.count("SELECT count(*) AS n FROM outbox"), 1);
 }
@@ -88,11 +81,7 @@ async fn another_users_key_looks_exactly_like_an_unknown_key() {
         )),
         1
     );
-    assert_eq!(
-        app.redeem("alice", &key).await.status,
-        200,
-        "the owner still can"
-    );
+    assert_eq!(app.redeem("alice", &key).await.status, 200, "the owner still can");
 }
 
 #[tokio::test]
@@ -104,14 +93,10 @@ async fn an_expired_key_has_its_own_code_before_and_after_the_sweep() {
     ));
 
     let before_sweep = app.redeem("alice", &key).await;
-    let swept =
-        scoreboard_db::keys::expire_overdue(&mut app.db.connect(), Utc::now(), 100).expect("sweep");
+    let swept = scoreboard_db::keys::expire_overdue(&mut app.db.connect(), Utc::now(), 100).expect("sweep");
     let after_sweep = app.redeem("alice", &key).await;
 
-    assert_eq!(
-        (before_sweep.status, before_sweep.code()),
-        (410, "key_expired")
-    );
+    assert_eq!((before_sweep.status, before_sweep.code()), (410, "key_expired"));
     assert_eq!(swept, 1);
     assert_eq!(after_sweep.code(), "key_expired");
     assert_eq!(app.score_of("alice"), 0);
@@ -143,42 +128,21 @@ async fn malformed_oversized_and_unauthenticated_redeems_get_their_codes() {
 
     let malformed = app
         .api
-        .post(
-            "/api/scores/redeem",
-            Some(&alice),
-            &json!({ "key": "not-a-key" }),
-        )
+        .post("/api/scores/redeem", Some(&alice), &json!({ "key": "not-a-key" }))
         .await;
-    let missing = app
-        .api
-        .post("/api/scores/redeem", Some(&alice), &json!({}))
-        .await;
+    let missing = app.api.post("/api/scores/redeem", Some(&alice), &json!({})).await;
     let oversized = app
         .api
-        .post(
-            "/api/scores/redeem",
-            Some(&alice),
-            &json!({ "key": "k".repeat(2000) }),
-        )
+        .post("/api/scores/redeem", Some(&alice), &json!({ "key": "k".repeat(2000) }))
         .await;
     let anonymous = app
         .api
-        .post(
-            "/api/scores/redeem",
-            None,
-            &json!({ "key": app.mint_key("alice", 10) }),
-        )
+        .post("/api/scores/redeem", None, &json!({ "key": app.mint_key("alice", 10) }))
         .await;
 
-    assert_eq!(
-        (malformed.status, malformed.code()),
-        (400, "invalid_request")
-    );
+    assert_eq!((malformed.status, malformed.code()), (400, "invalid_request"));
     assert_eq!((missing.status, missing.code()), (400, "invalid_request"));
-    assert_eq!(
-        (oversized.status, oversized.code()),
-        (413, "payload_too_large")
-    );
+    assert_eq!((oversized.status, oversized.code()), (413, "payload_too_large"));
     assert_eq!((anonymous.status, anonymous.code()), (401, "unauthorized"));
     assert_eq!(app.db.count("SELECT count(*) AS n FROM user_scores"), 0);
 }
@@ -195,10 +159,7 @@ async fn unredeemed_keys_are_listed_for_their_owner_only() {
     ));
     assert_eq!(app.redeem("alice", &first).await.status, 200);
 
-    let listed = app
-        .api
-        .get("/api/scores/keys", Some(&tokens::token("alice")))
-        .await;
+    let listed = app.api.get("/api/scores/keys", Some(&tokens::token("alice"))).await;
 
     assert_eq!(listed.status, 200);
     let keys: Vec<&str> = listed.body["keys"]

@@ -1,0 +1,2 @@
+ALTER TABLE outbox DROP COLUMN traceparent;
+ALTER TABLE outbox DROP COLUMN leased_until;
