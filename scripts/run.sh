@@ -8,6 +8,8 @@ cd "$root"
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/scoreboard}
 export ACTION_BIND_ADDR=${ACTION_BIND_ADDR:-127.0.0.1:8081}
 export SCORE_BIND_ADDR=${SCORE_BIND_ADDR:-127.0.0.1:8082}
+export NOTIFIER_BIND_ADDR=${NOTIFIER_BIND_ADDR:-127.0.0.1:8083}
+export NOTIFIER_REPLICA_ID=${NOTIFIER_REPLICA_ID:-local}
 export DEV_TOKENS_ENABLED=${DEV_TOKENS_ENABLED:-true}
 export RUST_LOG=${RUST_LOG:-info}
 
@@ -21,7 +23,7 @@ export SERVICE_CREDENTIAL=${SERVICE_CREDENTIAL:-$(cat .run/service-credential)}
 scripts/check-services.sh
 
 echo "building..."
-cargo build --release --bins -p scoreboard-action -p scoreboard-score
+cargo build --release --bins -p scoreboard-action -p scoreboard-score -p scoreboard-notifier
 echo "migrating $DATABASE_URL ..."
 target/release/scoreboard-score migrate
 
@@ -37,6 +39,7 @@ trap stop INT TERM EXIT
 
 target/release/scoreboard-action serve > .run/action.log 2>&1 & pids+=($!)
 target/release/scoreboard-score serve > .run/score.log 2>&1 & pids+=($!)
+target/release/scoreboard-notifier serve > .run/notifier.log 2>&1 & pids+=($!)
 
 wait_ready() {
   local name=$1 url=$2
@@ -50,18 +53,21 @@ wait_ready() {
 }
 wait_ready action "http://$ACTION_BIND_ADDR"
 wait_ready score "http://$SCORE_BIND_ADDR"
+wait_ready notifier "http://$NOTIFIER_BIND_ADDR"
 
 cat <<MSG
 
 Scoreboard is running.
   action service  http://$ACTION_BIND_ADDR   (OpenAPI: /openapi.json)
   score service   http://$SCORE_BIND_ADDR   (OpenAPI: /openapi.json)
-  logs            .run/action.log, .run/score.log
+  notifier        ws://$NOTIFIER_BIND_ADDR/ws   (live top-10 snapshots; stats at /stats)
+  logs            .run/action.log, .run/score.log, .run/notifier.log
 
 Try it (the README walks through it):
   TOKEN=\$(curl -s -X POST http://$ACTION_BIND_ADDR/api/dev/token -H 'content-type: application/json' -d '{"user_id":"alice"}' | jq -r .token)
   curl -s -X POST http://$ACTION_BIND_ADDR/api/actions -H "authorization: Bearer \$TOKEN" -H 'content-type: application/json' -d '{"kind":"demo"}'
   curl -s http://$SCORE_BIND_ADDR/api/leaderboard
+  websocat ws://$NOTIFIER_BIND_ADDR/ws     (or any WebSocket client)
 
 Ctrl-C stops everything.
 MSG

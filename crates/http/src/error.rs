@@ -18,6 +18,7 @@ pub enum ErrorCode {
     InvalidRequest,
     PayloadTooLarge,
     Unauthorized,
+    OriginNotAllowed,
     NotFound,
     RateLimited,
     UnknownActionKind,
@@ -31,6 +32,7 @@ pub enum ErrorCode {
     KeyNotFound,
     KeyAlreadyRedeemed,
     KeyExpired,
+    TooManyConnections,
     ServiceUnavailable,
     InternalError,
 }
@@ -41,6 +43,7 @@ impl ErrorCode {
         match self {
             Self::InvalidRequest | Self::UnknownActionKind => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::NotFound | Self::ActionNotFound | Self::KeyNotFound => StatusCode::NOT_FOUND,
             Self::ActionAlreadyCompleted | Self::ActionFailed | Self::ExternalIdConflict | Self::KeyAlreadyRedeemed => {
                 StatusCode::CONFLICT
@@ -49,7 +52,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidProof | Self::ActionTooFast => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ServiceUnavailable | Self::TooManyConnections => StatusCode::SERVICE_UNAVAILABLE,
             Self::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -59,6 +62,7 @@ impl ErrorCode {
             Self::InvalidRequest => "invalid_request",
             Self::PayloadTooLarge => "payload_too_large",
             Self::Unauthorized => "unauthorized",
+            Self::OriginNotAllowed => "origin_not_allowed",
             Self::NotFound => "not_found",
             Self::RateLimited => "rate_limited",
             Self::UnknownActionKind => "unknown_action_kind",
@@ -72,6 +76,7 @@ impl ErrorCode {
             Self::KeyNotFound => "key_not_found",
             Self::KeyAlreadyRedeemed => "key_already_redeemed",
             Self::KeyExpired => "key_expired",
+            Self::TooManyConnections => "too_many_connections",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
         }

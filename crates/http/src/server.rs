@@ -16,6 +16,9 @@ pub struct ServerOptions {
     pub bind_addr: String,
     pub workers: usize,
     pub body_limit_bytes: usize,
+    /// Kernel send buffer per connection (`SO_SNDBUF`); `None` keeps the system's auto-tuning. A small
+    /// one makes a client that stops reading show up as a full queue soon, instead of after megabytes.
+    pub socket_send_buffer: Option<usize>,
 }
 
 /// A built, bound service with its background tasks, ready to run.
@@ -62,6 +65,7 @@ where
     let listener = TcpListener::bind(&options.bind_addr)?;
     let port = listener.local_addr()?.port();
     let body_limit = options.body_limit_bytes;
+    let send_buffer = options.socket_send_buffer;
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(request_id_header))
@@ -72,6 +76,13 @@ where
             .app_data(web::PayloadConfig::new(body_limit))
             .configure(configure.clone())
             .default_service(web::to(not_found))
+    })
+    .on_connect(move |connection, _extensions| {
+        if let (Some(bytes), Some(stream)) = (send_buffer, connection.downcast_ref::<actix_web::rt::net::TcpStream>()) {
+            if let Err(error) = socket2::SockRef::from(stream).set_send_buffer_size(bytes) {
+                tracing::warn!(%error, "cannot set the socket send buffer");
+            }
+        }
     })
     .workers(options.workers.max(1))
     .shutdown_timeout(10)

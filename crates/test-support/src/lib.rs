@@ -85,6 +85,43 @@ impl TestDb {
             .n
     }
 
+    /// Mints a pending key for `user` the way the action service does after a verified completion.
+    pub fn mint_key(&self, user: &str, amount: i64) -> String {
+        use scoreboard_db::actions::{self, NewAction};
+        use scoreboard_db::keys::{self, NewKey};
+        let mut conn = self.connect();
+        let now = chrono::Utc::now();
+        let action_id = uuid::Uuid::new_v4();
+        let action = NewAction {
+            id: action_id,
+            user_id: user,
+            kind: "demo",
+            status: "completed",
+            challenge_prompt: None,
+            challenge_answer: None,
+            external_id: None,
+            started_at: now,
+            deadline_at: now,
+            completed_at: Some(now),
+        };
+        actions::insert(&mut conn, &action).expect("insert action");
+        let key = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            &uuid::Uuid::new_v4().simple().to_string()[..11]
+        );
+        let new_key = NewKey {
+            key: &key,
+            user_id: user,
+            action_id,
+            amount,
+            created_at: now,
+            expires_at: now + chrono::Duration::hours(1),
+        };
+        keys::insert(&mut conn, &new_key).expect("insert key");
+        key
+    }
+
     /// Runs a statement; returns the rows it touched.
     pub fn execute(&self, sql: &str) -> usize {
         diesel::sql_query(sql)
@@ -247,5 +284,44 @@ impl Api {
             tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
         panic!("{} never became ready", self.base);
+    }
+}
+
+/// A Redis key prefix of one's own (`test:<uuid>`); its keys are deleted on `Drop`.
+#[derive(Debug)]
+pub struct TestRedis {
+    pub url: String,
+    pub prefix: String,
+}
+
+impl Default for TestRedis {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestRedis {
+    pub fn new() -> Self {
+        Self {
+            url: std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned()),
+            prefix: format!("test:{}", uuid::Uuid::new_v4().simple()),
+        }
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        use deadpool_redis::redis;
+        let Ok(client) = redis::Client::open(self.url.as_str()) else {
+            return;
+        };
+        let Ok(mut conn) = client.get_connection() else { return };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", self.prefix))
+            .query(&mut conn)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<(), _> = redis::cmd("DEL").arg(keys).query(&mut conn);
+        }
     }
 }

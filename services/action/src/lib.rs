@@ -60,6 +60,7 @@ pub fn build(settings: Settings) -> anyhow::Result<Application> {
         bind_addr: settings.bind_addr,
         workers: settings.http_workers,
         body_limit_bytes: settings.body_limit_bytes,
+        socket_send_buffer: None,
     };
     let app = scoreboard_http::server::start(&options, vec![background], move |cfg| {
         cfg.app_data(state.clone())

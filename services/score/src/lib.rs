@@ -10,6 +10,7 @@ use std::time::Duration;
 use actix_web::web;
 use chrono::Utc;
 use scoreboard_auth::JwtVerifier;
+use scoreboard_cache::{Board, CacheKeys, LeaderboardCache};
 use scoreboard_db::PgPool;
 pub use scoreboard_http::server::Application;
 use scoreboard_http::server::ServerOptions;
@@ -19,6 +20,9 @@ use secrecy::ExposeSecret as _;
 
 pub use settings::Settings;
 
+/// Redis connections per replica.
+const REDIS_POOL_SIZE: usize = 16;
+
 /// Keys marked `expired` per sweep statement.
 const EXPIRY_BATCH: i64 = 1_000;
 
@@ -26,6 +30,12 @@ const EXPIRY_BATCH: i64 = 1_000;
 pub fn build(settings: Settings) -> anyhow::Result<Application> {
     let pool = scoreboard_db::build_pool(settings.database_url.expose_secret(), settings.database_pool_size)?;
     let verifier = web::Data::new(JwtVerifier::new(&settings.jwt)?);
+    let cache = LeaderboardCache::new(
+        &settings.redis_url,
+        CacheKeys::new(&settings.redis_board_prefix),
+        REDIS_POOL_SIZE,
+    )?;
+    let board = web::Data::new(Board::new(cache, pool.clone()));
     let mut background = vec![tokio::spawn(sweep_expired_keys(
         pool.clone(),
         settings.key_expiry_sweep,
@@ -46,12 +56,14 @@ pub fn build(settings: Settings) -> anyhow::Result<Application> {
         bind_addr: settings.bind_addr,
         workers: settings.http_workers,
         body_limit_bytes: settings.body_limit_bytes,
+        socket_send_buffer: None,
     };
     let app = scoreboard_http::server::start(&options, background, move |cfg| {
         cfg.app_data(verifier.clone())
             .app_data(pool.clone())
             .app_data(wake.clone())
-            .app_data(broker.clone());
+            .app_data(broker.clone())
+            .app_data(board.clone());
         Endpoint::register_all(routes::endpoints(), cfg);
     })?;
     Ok(app)

@@ -9,6 +9,8 @@
 //! | `HTTP_BODY_LIMIT_BYTES` | `16384` | largest accepted JSON body |
 //! | `JWT_*` | | see `scoreboard_config::Env::jwt` |
 //! | `KEY_EXPIRY_SWEEP_SECS` | `60` | how often overdue pending keys are marked `expired` |
+//! | `REDIS_URL` | `redis://127.0.0.1:6379` | the fast top-N (reads fall back to PostgreSQL without it) |
+//! | `REDIS_BOARD_PREFIX` | `scoreboard:board:global` | key prefix of the board in Redis |
 //! | `AMQP_URL` | `amqp://guest:guest@127.0.0.1:5672/%2f` | RabbitMQ (a secret: it holds a password) |
 //! | `AMQP_PREFIX` | `scoreboard` | prefix of the exchange and queue names |
 //! | `OUTBOX_RELAY_ENABLED` | `true` | publish the outbox from this replica |
@@ -37,6 +39,8 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     pub jwt: JwtSettings,
     pub key_expiry_sweep: Duration,
+    pub redis_url: String,
+    pub redis_board_prefix: String,
     /// `None` turns the relay off on this replica (another one publishes).
     pub relay: Option<RelaySettings>,
 }
@@ -54,6 +58,8 @@ impl Settings {
             body_limit_bytes: env.parse("HTTP_BODY_LIMIT_BYTES", 16 * 1024)?,
             jwt: env.jwt()?,
             key_expiry_sweep: Duration::from_secs(env.parse("KEY_EXPIRY_SWEEP_SECS", 60)?.max(1)),
+            redis_url: env.string("REDIS_URL", "redis://127.0.0.1:6379"),
+            redis_board_prefix: env.string("REDIS_BOARD_PREFIX", "scoreboard:board:global"),
             relay: if env.parse("OUTBOX_RELAY_ENABLED", true)? {
                 Some(RelaySettings {
                     amqp_url: SecretString::from(env.string("AMQP_URL", DEFAULT_AMQP_URL)),

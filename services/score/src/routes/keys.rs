@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
+use scoreboard_cache::{Board, BoardUpdate};
 use scoreboard_db::keys::{self, RedeemRefusal};
 use scoreboard_db::PgPool;
 use scoreboard_domain::ScoreKey;
@@ -37,6 +38,7 @@ pub async fn redeem(
     body: web::Json<RedeemRequest>,
     pool: web::Data<PgPool>,
     relay: web::Data<OutboxWake>,
+    board: web::Data<Board>,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
     let key = body.into_inner().key;
@@ -54,6 +56,15 @@ pub async fn redeem(
     match outcome {
         Ok(done) => {
             relay.wake();
+            // The Redis board learns the change now; the notifiers apply the published event too.
+            board
+                .apply(&BoardUpdate {
+                    user_id: done.user_id.clone(),
+                    score: done.score,
+                    reached_at: done.reached_at,
+                    version: done.version,
+                })
+                .await;
             tracing::info!(amount = done.amount, score = done.score, event_id = %done.event_id, "key redeemed");
             Ok(HttpResponse::Ok().json(RedeemResponse {
                 user_id: done.user_id,

@@ -1,11 +1,7 @@
 use std::time::Duration;
 
-use chrono::Utc;
-use scoreboard_db::actions::{self, NewAction};
-use scoreboard_db::keys::{self, NewKey};
-use scoreboard_domain::ScoreKey;
 use scoreboard_score::Settings;
-use scoreboard_test_support::{tokens, Api, Reply, TestDb};
+use scoreboard_test_support::{tokens, Api, Reply, TestDb, TestRedis};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -13,6 +9,8 @@ use serde_json::json;
 pub struct TestApp {
     pub api: Api,
     pub db: TestDb,
+    /// Keeps the test's Redis keys until the test ends.
+    _redis: TestRedis,
 }
 
 pub fn settings(db: &TestDb) -> Settings {
@@ -24,6 +22,8 @@ pub fn settings(db: &TestDb) -> Settings {
         body_limit_bytes: 1024,
         jwt: tokens::hs256_settings(),
         key_expiry_sweep: Duration::from_secs(3600),
+        redis_url: "redis://127.0.0.1:6379".into(),
+        redis_board_prefix: String::new(),
         relay: None,
     }
 }
@@ -38,50 +38,20 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 
 /// Starts a score service on an existing database (a second replica, say).
 pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let redis = TestRedis::new();
     let mut settings = settings(&db);
+    settings.redis_board_prefix.clone_from(&redis.prefix);
     tweak(&mut settings);
     let app = scoreboard_score::build(settings).expect("build score service");
     let api = Api::new(app.port());
     tokio::spawn(app.run_until_stopped());
     api.wait_ready().await;
-    TestApp { api, db }
+    TestApp { api, db, _redis: redis }
 }
 
-/// Mints a pending key for `user` the way the action service does after a verified completion.
+/// Mints a pending key for `user` (see `TestDb::mint_key`).
 pub fn mint_key(db: &TestDb, user: &str, amount: i64) -> String {
-    let mut conn = db.connect();
-    let now = Utc::now();
-    let action_id = uuid::Uuid::new_v4();
-    actions::insert(
-        &mut conn,
-        &NewAction {
-            id: action_id,
-            user_id: user,
-            kind: "demo",
-            status: "completed",
-            challenge_prompt: None,
-            challenge_answer: None,
-            external_id: None,
-            started_at: now,
-            deadline_at: now,
-            completed_at: Some(now),
-        },
-    )
-    .expect("insert action");
-    let key = ScoreKey::generate();
-    keys::insert(
-        &mut conn,
-        &NewKey {
-            key: key.as_str(),
-            user_id: user,
-            action_id,
-            amount,
-            created_at: now,
-            expires_at: now + chrono::Duration::hours(1),
-        },
-    )
-    .expect("insert key");
-    key.as_str().to_owned()
+    db.mint_key(user, amount)
 }
 
 /// Relay settings publishing to `topology` at `amqp_url`, sweeping often so tests wait little.
