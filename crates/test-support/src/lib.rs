@@ -8,6 +8,7 @@
 #![expect(clippy::expect_used, reason = "test helpers fail the test loudly when set-up breaks")]
 
 pub mod broker;
+pub mod gateway;
 pub mod tokens;
 
 use std::collections::hash_map::DefaultHasher;
@@ -167,7 +168,17 @@ fn ensure_template() -> String {
         .get_result::<Exists>(&mut admin)
         .expect("look up template")
         .exists;
-    if !exists {
+    // A template left by a build that embedded fewer migrations is rebuilt, never trusted.
+    let complete = exists && {
+        let mut conn = PgConnection::establish(&format!("{}/{template}", server_url())).expect("connect to template");
+        scoreboard_db::check_ready(&mut conn).unwrap_or(false)
+    };
+    if exists && !complete {
+        diesel::sql_query(format!("DROP DATABASE {template} WITH (FORCE)"))
+            .execute(&mut admin)
+            .expect("drop stale template");
+    }
+    if !complete {
         let building = format!("{template}_building");
         let run = |sql: String, conn: &mut PgConnection| {
             diesel::sql_query(&sql)
