@@ -5,13 +5,16 @@ SHELL := /bin/bash
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/scoreboard
 export DATABASE_URL
 
-.PHONY: help run build migrate test lint schema-check bench-redeem-tx clean-test-dbs
+.PHONY: help run demo build migrate test lint schema-check validate-deploy browser-test bench-redeem-tx clean-test-dbs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-run: ## Build, migrate and start the action and score services; prints the URLs (Ctrl-C stops them)
+run: ## Build, migrate and start the whole system behind the gateway; prints the URL (Ctrl-C stops it)
 	@scripts/run.sh
+
+demo: ## Like run, with simulated players so the board moves by itself (DEMO_PLAYERS, default 6)
+	@DEMO_PLAYERS=$${DEMO_PLAYERS:-6} scripts/run.sh
 
 build: ## Build the release binaries
 	cargo build --release --workspace --bins
@@ -19,9 +22,10 @@ build: ## Build the release binaries
 migrate: ## Create the database if needed and apply pending migrations (DATABASE_URL)
 	cargo run -q --release -p scoreboard-score -- migrate
 
-test: lint schema-check ## Lint, check the schema, then run every test against the local PostgreSQL
+test: lint schema-check validate-deploy ## Lint, check schema and deployment files, run every test
 	scripts/check-services.sh
 	cargo test --workspace --all-targets
+	scripts/browser-test.sh
 
 lint: ## rustfmt check and clippy with warnings as errors
 	cargo fmt --all -- --check
@@ -29,6 +33,13 @@ lint: ## rustfmt check and clippy with warnings as errors
 
 schema-check: ## Diff the committed diesel schema.rs against the migrations
 	@scripts/check-schema.sh
+
+validate-deploy: ## Validate docker-compose.yml, the Dockerfiles and the Kubernetes manifests offline
+	scripts/validate-compose.sh
+	scripts/validate-k8s.sh
+
+browser-test: ## The web page in headless Chromium against the whole system behind the gateway
+	scripts/browser-test.sh
 
 bench-redeem-tx: ## pgbench: guarded single-statement redeem vs SELECT ... FOR UPDATE
 	bench/redeem-tx/run.sh

@@ -12,6 +12,7 @@
 //! | `AMQP_PREFIX` | `scoreboard` | prefix of the exchange and queue names |
 //! | `AMQP_PREFETCH` | `256` | unacknowledged deliveries in flight |
 //! | `AMQP_DELIVERY_LIMIT` | `5` | deliveries of one message before it is dead-lettered |
+//! | `AMQP_REPLICA_QUEUE_EXPIRY_SECS` | `300` | a replica queue without a consumer this long is deleted |
 //! | `SNAPSHOT_WINDOW_MS` | `50` | bursts are coalesced: at most one snapshot per window |
 //! | `SNAPSHOT_REFRESH_SECS` | `5` | re-read the board this often even without events |
 //! | `WS_MAX_CONNECTIONS` | `20000` | WebSocket clients served at once |
@@ -100,7 +101,11 @@ impl Settings {
             redis_url: env.string("REDIS_URL", "redis://127.0.0.1:6379"),
             redis_board_prefix: env.string("REDIS_BOARD_PREFIX", "scoreboard:board:global"),
             amqp_url: SecretString::from(env.string("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")),
-            topology: Topology::new(&prefix, env.parse("AMQP_DELIVERY_LIMIT", 5)?, Duration::from_secs(3600)),
+            topology: Topology::new(
+                &prefix,
+                env.parse("AMQP_DELIVERY_LIMIT", 5)?,
+                Duration::from_secs(env.parse("AMQP_REPLICA_QUEUE_EXPIRY_SECS", 300)?.max(1)),
+            ),
             prefetch: env.parse("AMQP_PREFETCH", 256)?,
             snapshot_window: Duration::from_millis(env.parse("SNAPSHOT_WINDOW_MS", 50)?),
             snapshot_refresh: Duration::from_secs(env.parse("SNAPSHOT_REFRESH_SECS", 5)?.max(1)),
