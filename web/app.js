@@ -91,12 +91,13 @@ function rememberedName() {
 // API calls: JSON in and out; failures become an ApiError with the API's stable code
 
 class ApiError extends Error {
-  constructor(code, detail, status, retryAfter) {
+  constructor(code, detail, status, retryAfter, facts = {}) {
     super(detail || code);
     this.code = code;
     this.detail = detail;
     this.status = status;
     this.retryAfter = retryAfter;
+    this.facts = facts; // the body's machine-readable `details`
   }
 }
 
@@ -128,7 +129,7 @@ async function api(method, path, { body, auth = true } = {}) {
   if (response.ok) return data ?? {};
   const retryAfter = Number(response.headers.get('retry-after')) || null;
   const error = data && data.error;
-  throw new ApiError(error?.code ?? codeForStatus(response.status), error?.message ?? '', response.status, retryAfter);
+  throw new ApiError(error?.code ?? codeForStatus(response.status), error?.message ?? '', response.status, retryAfter, error?.details ?? {});
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -390,7 +391,7 @@ ui.round.addEventListener('submit', async (event) => {
   } catch (error) {
     const code = showError(error);
     if (code === 'invalid_proof') {
-      const left = attemptsLeft(error.detail);
+      const left = Number.isInteger(error.facts?.attempts_left) ? error.facts.attempts_left : attemptsLeft(error.detail);
       if (left === 0) {
         endRound();
         setStatus('error', `${messageFor('invalid_proof')} No attempts left; start a new round.`, code);
@@ -399,8 +400,8 @@ ui.round.addEventListener('submit', async (event) => {
         ui.answer.select();
       }
     } else if (code === 'action_too_fast' && round) {
-      const wait = /(\d+)\s*ms/.exec(error.detail ?? '');
-      round.readyAt = Date.now() + (wait ? Number(wait[1]) : 500);
+      const waitMs = Number(error.facts?.retry_after_ms) || Number(/(\d+)\s*ms/.exec(error.detail ?? '')?.[1]) || 500;
+      round.readyAt = Date.now() + waitMs;
       round.begunAt = Date.now();
     } else if (code === 'action_already_completed') {
       // Its key was minted (perhaps by a request whose answer was lost): pick it up.

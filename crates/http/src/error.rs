@@ -88,6 +88,8 @@ pub struct ApiError {
     code: ErrorCode,
     message: String,
     retry_after_secs: Option<u64>,
+    /// Machine-readable facts a client acts on (for example attempts left), beside the message.
+    details: Option<serde_json::Value>,
     cause: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
@@ -97,8 +99,21 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after_secs: None,
+            details: None,
             cause: None,
         }
+    }
+
+    /// Adds a `Retry-After` header: when trying again can succeed.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// Adds `details` to the error body.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
     }
 
     /// An internal failure: the client sees an opaque message, the log gets `cause` and its chain.
@@ -121,10 +136,7 @@ impl ApiError {
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        Self {
-            retry_after_secs: Some(retry_after_secs),
-            ..Self::new(ErrorCode::RateLimited, "too many requests, slow down")
-        }
+        Self::new(ErrorCode::RateLimited, "too many requests, slow down").with_retry_after(retry_after_secs)
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -162,6 +174,8 @@ struct ErrorBody<'a> {
 struct ErrorDetail<'a> {
     code: &'static str,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<&'a serde_json::Value>,
 }
 
 impl ResponseError for ApiError {
@@ -181,6 +195,7 @@ impl ResponseError for ApiError {
             error: ErrorDetail {
                 code: self.code.as_str(),
                 message: &self.message,
+                details: self.details.as_ref(),
             },
         })
     }

@@ -336,3 +336,21 @@ impl Drop for TestRedis {
         }
     }
 }
+
+/// The `(METHOD, path)` pairs an OpenAPI document lists, to compare with a service's route table.
+pub fn documented_operations(document: &Value) -> std::collections::BTreeSet<(String, String)> {
+    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    document["paths"]
+        .as_object()
+        .expect("an OpenAPI document has paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .expect("path item")
+                .keys()
+                .filter(|key| METHODS.contains(&key.as_str()))
+                .map(|method| (method.to_uppercase(), path.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}

@@ -102,15 +102,18 @@ fn refusal_error(refusal: CompleteRefusal) -> ApiError {
         CompleteRefusal::TooFast { wait_ms } => ApiError::new(
             ErrorCode::ActionTooFast,
             format!("completed too quickly; try again in {wait_ms} ms"),
-        ),
-        CompleteRefusal::WrongAnswer { attempts_left: 0 } => ApiError::new(
-            ErrorCode::InvalidProof,
-            "wrong answer; no attempts left, the action has failed",
-        ),
-        CompleteRefusal::WrongAnswer { attempts_left } => ApiError::new(
-            ErrorCode::InvalidProof,
-            format!("wrong answer; {attempts_left} attempt(s) left"),
-        ),
+        )
+        .with_retry_after(u64::try_from(wait_ms).unwrap_or(1).div_ceil(1000))
+        .with_details(serde_json::json!({ "retry_after_ms": wait_ms })),
+        CompleteRefusal::WrongAnswer { attempts_left } => {
+            let message = if attempts_left == 0 {
+                "wrong answer; no attempts left, the action has failed".to_owned()
+            } else {
+                format!("wrong answer; {attempts_left} attempt(s) left")
+            };
+            ApiError::new(ErrorCode::InvalidProof, message)
+                .with_details(serde_json::json!({ "attempts_left": attempts_left }))
+        }
         CompleteRefusal::KindRetired => {
             ApiError::new(ErrorCode::UnknownActionKind, "this action's kind is no longer offered")
         }

@@ -105,12 +105,14 @@ async fn wrong_answers_count_down_then_fail_the_action() {
     let then_right = app.complete(&alice, &id, &answer).await;
 
     assert_eq!((first.status, first.code()), (422, "invalid_proof"));
+    assert_eq!(first.body["error"]["details"]["attempts_left"], 2);
     assert!(first.body["error"]["message"]
         .as_str()
         .unwrap_or_default()
         .contains("2 attempt"));
     assert_eq!(second.code(), "invalid_proof");
     assert_eq!(third.code(), "invalid_proof");
+    assert_eq!(third.body["error"]["details"]["attempts_left"], 0);
     assert_eq!((then_right.status, then_right.code()), (409, "action_failed"));
     assert_eq!(app.db.count("SELECT count(*) AS n FROM score_keys"), 0);
 }
@@ -132,6 +134,15 @@ async fn completing_too_fast_is_refused_and_changes_nothing() {
     let reply = app.complete(&alice, &id, &answer).await;
 
     assert_eq!((reply.status, reply.code()), (422, "action_too_fast"));
+    let retry_after: u64 = reply.headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((3500..=3600).contains(&retry_after), "{retry_after}");
+    assert!(reply.body["error"]["details"]["retry_after_ms"]
+        .as_i64()
+        .is_some_and(|ms| ms > 3_500_000));
     assert_eq!(
         app.db.count(&format!(
             "SELECT count(*) AS n FROM actions WHERE id = '{id}' AND status = 'started' AND failed_attempts = 0"
