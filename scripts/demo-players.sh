@@ -26,6 +26,9 @@ play() {
   done
 }
 
+# Stopping this script stops every player with it.
+trap 'kill $(jobs -p) 2>/dev/null; exit 0' INT TERM EXIT
+
 for i in $(seq 0 $(( players - 1 ))); do
   play "${names[$(( i % ${#names[@]} ))]}$([ "$i" -ge ${#names[@]} ] && echo "$i")" &
 done

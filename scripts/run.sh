@@ -17,6 +17,7 @@ cleanup() {
   echo
   echo "stopping..."
   [ -n "${demo_pid:-}" ] && kill "$demo_pid" 2>/dev/null
+  pkill -P $$ sleep 2>/dev/null || true
   scripts/stack.sh stop "$state"
 }
 trap cleanup INT TERM EXIT
@@ -42,4 +43,9 @@ if [ "${DEMO_PLAYERS:-0}" -gt 0 ]; then
   demo_pid=$!
   echo "$DEMO_PLAYERS simulated players are playing (log: .run/demo.log)."
 fi
-while sleep 3600; do :; done
+# `wait` (unlike a foreground sleep) returns at once when a signal arrives, so `kill -INT`/`-TERM` of this
+# script stops everything as promptly as Ctrl-C does.
+while true; do
+  sleep 3600 &
+  wait $! || true
+done

@@ -189,8 +189,7 @@ impl Backoff {
     pub fn next_delay(&mut self) -> Duration {
         let step = self.next;
         self.next = (self.next * 2).min(self.max);
-        let jitter = f64::from(Uuid::new_v4().as_u128() as u16) / f64::from(u16::MAX);
-        step.mul_f64(0.5 + jitter / 2.0)
+        step.mul_f64(rand::random_range(0.5..=1.0))
     }
 
     pub fn reset(&mut self) {
