@@ -5,7 +5,7 @@ SHELL := /bin/bash
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/scoreboard
 export DATABASE_URL
 
-.PHONY: help run demo build migrate test lint schema-check validate-deploy browser-test bench-redeem-tx clean-test-dbs
+.PHONY: help run demo build migrate test lint schema-check validate-deploy browser-test bench bench-redeem-tx clean-test-dbs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -25,6 +25,7 @@ migrate: ## Create the database if needed and apply pending migrations (DATABASE
 test: lint schema-check validate-deploy ## Lint, check schema and deployment files, run every test
 	scripts/check-services.sh
 	cargo test --workspace --all-targets
+	scripts/bench.sh --smoke
 	scripts/browser-test.sh
 
 lint: ## rustfmt check and clippy with warnings as errors
@@ -40,6 +41,9 @@ validate-deploy: ## Validate docker-compose.yml, the Dockerfiles and the Kuberne
 
 browser-test: ## The web page in headless Chromium against the whole system behind the gateway
 	scripts/browser-test.sh
+
+bench: ## End-to-end benchmark through the gateway, with ceilings measured in the same run (~10 min)
+	scripts/bench.sh
 
 bench-redeem-tx: ## pgbench: guarded single-statement redeem vs SELECT ... FOR UPDATE
 	bench/redeem-tx/run.sh

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of the whole system on this machine, with the machine's own ceilings in the same run.
+#
+#   scripts/bench.sh           full run (about 5 minutes): closed loop for the highest redeem throughput,
+#                              open loop at half of it with many WebSocket watchers, then the ceilings:
+#                              the redeem statement in pgbench, Redis ZREVRANGE in redis-benchmark, a static
+#                              top-10 JSON file from nginx in wrk (and our own top-10 read in wrk)
+#   scripts/bench.sh --smoke   a few seconds of load, few players, 5 watchers: checks correctness only
+#
+# Builds the release binaries, creates a fresh database `scoreboard_bench`, starts the stack
+# (scripts/stack.sh) on free ports with limits raised for benchmarking, runs target/release/scoreboard-bench
+# through the gateway and always stops the stack and drops the databases. Needs PostgreSQL, Redis and
+# RabbitMQ as for `make run`, and pgbench, redis-benchmark and wrk for the ceilings (wrk is installed from
+# Debian when missing). Results: target/bench/*.json and the tables printed here.
+# Environment: BENCH_DATABASE_SERVER [postgres://postgres@127.0.0.1:5432], BENCH_DURATION [30 s per run],
+# BENCH_CONCURRENCY [32 players in the closed loop; also pgbench's clients], BENCH_USERS [2000],
+# BENCH_WATCHERS_CLOSED [200], BENCH_WATCHERS_OPEN [1000], DATABASE_POOL_SIZE [12 per service process].
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+smoke=false
+case "${1:-}" in
+  --smoke) smoke=true ;;
+  "") ;;
+  *) echo "usage: scripts/bench.sh [--smoke]" >&2; exit 2 ;;
+esac
+
+server=${BENCH_DATABASE_SERVER:-postgres://postgres@127.0.0.1:5432}
+db=scoreboard_bench
+ceiling_db=scoreboard_bench_ceiling
+url="$server/$db"
+stack="$root/target/bench-stack"
+out="$root/target/bench"
+board_prefix="scoreboard-bench:$$"
+mkdir -p "$out" "$stack"
+rm -f "$out"/*.json
+
+ports_free() { # port...
+  python3 - "$@" <<'PY'
+import socket, sys
+for p in map(int, sys.argv[1:]):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+PY
+}
+pick_ports() {
+  for _ in $(seq 1 50); do
+    base=$(( 20000 + RANDOM % 20000 ))
+    gateway_port=$(( base + 5 ))
+    static_port=$(( base + 6 ))
+    ports_free "$base" $((base + 1)) $((base + 2)) $((base + 10)) $((base + 11)) $((base + 12)) \
+      "$gateway_port" "$static_port" && return 0
+  done
+  echo "no free ports found" >&2
+  exit 1
+}
+
+static_pid=""
+# shellcheck disable=SC2317 # run by the EXIT trap
+cleanup() {
+  set +e
+  "$root/scripts/stack.sh" stop "$stack" >/dev/null 2>&1
+  [ -n "$static_pid" ] && kill "$static_pid" 2>/dev/null
+  psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
+  psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $ceiling_db WITH (FORCE)" >/dev/null 2>&1
+  redis-cli --scan --pattern "$board_prefix*" 2>/dev/null | xargs -r redis-cli del >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+# The smoke run (part of make test) checks correctness only, so the debug build the tests made will do.
+if $smoke; then
+  profile=debug
+  echo "== building debug binaries"
+  cargo build --bins -q
+else
+  profile=release
+  echo "== building release binaries"
+  cargo build --release --bins -q
+fi
+
+pick_ports
+psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+ulimit -n 65536 2>/dev/null || true
+echo "== starting the stack: gateway :$gateway_port, services from :$base"
+env BIN_DIR="$root/target/$profile" DATABASE_URL="$url" GATEWAY_PORT="$gateway_port" SERVICE_PORT_BASE="$base" \
+  REPLICA_PREFIX="bench-$$" AMQP_PREFIX=scoreboard-bench REDIS_BOARD_PREFIX="$board_prefix" \
+  WRITE_RATE=100000r/s WRITE_BURST=100000 ACTION_STARTS_PER_MINUTE=100000 ACTION_COMPLETES_PER_MINUTE=100000 \
+  ACTION_KINDS='[{"name":"demo","completion":"challenge","amount":10,"min_duration":0,"time_limit":120000,"key_ttl":86400000,"max_attempts":3}]' \
+  DATABASE_POOL_SIZE="${DATABASE_POOL_SIZE:-12}" RUST_LOG=warn \
+  "$root/scripts/stack.sh" start "$stack"
+gateway="http://127.0.0.1:$gateway_port"
+bench=("$root/target/$profile/scoreboard-bench" --base-url "$gateway" --database-url "$url"
+  --pids-file "$stack/all-pids" --user-prefix bench-)
+# The stack's processes plus the shared servers (oldest process of each: PostgreSQL's postmaster with its
+# backends, redis-server, RabbitMQ's Erlang VM), whose CPU and peak memory the report shows too.
+{ cat "$stack/pids"; pgrep -o -x postgres; pgrep -o -x redis-server; pgrep -o -x beam.smp; } > "$stack/all-pids" || true
+
+if $smoke; then
+  "${bench[@]}" --label smoke-closed --users 50 --hot-users 5 --hot-every 3 --concurrency 8 --duration 4 --watchers 5 \
+    --settle 10 --json "$out/smoke-closed.json"
+  "${bench[@]}" --label smoke-open --users 50 --hot-users 5 --hot-every 3 --rate 40 --duration 3 --watchers 5 \
+    --settle 10 --json "$out/smoke-open.json"
+  echo "== smoke benchmark: all checks passed"
+  exit 0
+fi
+
+duration=${BENCH_DURATION:-30}
+concurrency=${BENCH_CONCURRENCY:-32}
+users=${BENCH_USERS:-2000}
+status=0
+echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+  "$(psql "$url" -tAc 'SHOW server_version' | sed 's/ .*//') PostgreSQL, Redis $(redis-cli info server | tr -d "\r" | sed -n "s/^redis_version://p")," \
+  "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== closed loop: $concurrency players, $duration s"
+"${bench[@]}" --label closed --users "$users" --concurrency "$concurrency" --duration "$duration" \
+  --watchers "${BENCH_WATCHERS_CLOSED:-200}" --json "$out/closed.json" || status=1
+max=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["redeems_per_s"])' "$out/closed.json")
+half=$(python3 -c 'import sys; print(round(float(sys.argv[1]) / 2, 1))' "$max")
+echo "== open loop: $half redeems/s (half of $max), $duration s"
+"${bench[@]}" --label open-half --users "$users" --rate "$half" --duration "$duration" \
+  --watchers "${BENCH_WATCHERS_OPEN:-1000}" --json "$out/open.json" || status=1
+
+echo "== ceilings (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
+if ! command -v wrk >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+  else
+    echo "wrk is needed for the read ceilings: sudo apt-get install wrk" >&2
+    exit 1
+  fi
+fi
+wrk_rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$1"; }
+wrk_p99() { awk '/^ +99%/ {print $2}' <<<"$1"; }
+
+# Our top-10 read through the gateway (score service, Redis board), then the same bytes from nginx.
+curl -fsS "$gateway/api/leaderboard" > "$stack/top10.json"
+ours=$(wrk -t2 -c64 -d10s --latency "$gateway/api/leaderboard")
+static_dir="$stack/static"
+mkdir -p "$static_dir/root" "$static_dir/tmp"
+cp "$stack/top10.json" "$static_dir/root/leaderboard.json"
+cat > "$static_dir/nginx.conf" <<EOF
+worker_processes auto;
+pid $static_dir/tmp/nginx.pid;
+error_log $static_dir/tmp/error.log warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    client_body_temp_path $static_dir/tmp/client_body;
+    proxy_temp_path $static_dir/tmp/proxy;
+    fastcgi_temp_path $static_dir/tmp/fastcgi;
+    uwsgi_temp_path $static_dir/tmp/uwsgi;
+    scgi_temp_path $static_dir/tmp/scgi;
+    server {
+        listen 127.0.0.1:$static_port;
+        location / { root $static_dir/root; default_type application/json; }
+    }
+}
+EOF
+run_as=()
+if [ "$(id -u)" = 0 ]; then
+  user=$(id -u www-data >/dev/null 2>&1 && echo www-data || echo nobody)
+  chown -R "$user" "$static_dir"
+  run_as=(setpriv --reuid="$user" --regid="$(id -g "$user")" --clear-groups)
+fi
+"${run_as[@]}" "$(command -v nginx || echo /usr/sbin/nginx)" -c "$static_dir/nginx.conf" -g 'daemon off;' &
+static_pid=$!
+for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$static_port/leaderboard.json" >/dev/null 2>&1 && break; sleep 0.1; done
+static=$(wrk -t2 -c64 -d10s --latency "http://127.0.0.1:$static_port/leaderboard.json")
+kill "$static_pid"; static_pid=""
+
+# Redis: the board's own sorted set, the top 10 as the score service reads it.
+board_key=$(redis-cli --scan --pattern "$board_prefix*" | while read -r k; do
+  if [ "$(redis-cli type "$k")" = zset ]; then echo "$k"; fi; done | head -n 1)
+redis=$(redis-benchmark -q -n 200000 -c 64 ZREVRANGE "$board_key" 0 9 WITHSCORES | tr '\r' '\n' | tail -n 1)
+redis_rps=$(sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' <<<"$redis")
+
+# The redeem statement alone, at the closed loop's concurrency, on a scratch database.
+"$root/scripts/stack.sh" stop "$stack" >/dev/null
+psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $ceiling_db WITH (FORCE)"
+DATABASE_URL="$server/$ceiling_db" "$root/target/release/scoreboard-score" migrate >/dev/null
+per_client=$(( 60000 / concurrency ))
+psql "$server/$ceiling_db" -q -v clients="$concurrency" -v per_client="$per_client" -f bench/redeem-tx/setup.sql
+pg=$(pgbench -n -M extended -c "$concurrency" -j 2 -t "$per_client" -D i=0 -f bench/redeem-tx/guarded.sql \
+  "$server/$ceiling_db" 2>&1)
+pg_tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$pg")
+pg_lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$pg")
+
+python3 - "$out" "$(wrk_rps "$ours")" "$(wrk_p99 "$ours")" "$(wrk_rps "$static")" "$(wrk_p99 "$static")" \
+  "$redis_rps" "$pg_tps" "$pg_lat" "$concurrency" <<'PY'
+import json, sys
+out, ours, ours_p99, static, static_p99, redis, pg, pg_lat, c = sys.argv[1:]
+closed = json.load(open(f"{out}/closed.json"))
+opened = json.load(open(f"{out}/open.json"))
+f = lambda v: "n/a" if v is None else f"{v:,.1f}"
+ceil = {
+    "pgbench_redeem_tps": float(pg), "pgbench_latency_avg_ms": float(pg_lat), "pgbench_clients": int(c),
+    "redis_zrevrange_rps": float(redis), "nginx_static_top10_rps": float(static),
+    "nginx_static_top10_p99": static_p99, "ours_top10_rps": float(ours), "ours_top10_p99": ours_p99,
+}
+json.dump(ceil, open(f"{out}/ceilings.json", "w"), indent=2)
+print(f"\n== summary")
+print(f"| figure | ours | ceiling | ratio |")
+print(f"|---|---|---|---|")
+print(f"| redeem throughput, closed loop ({closed['concurrency']} players) vs pgbench guarded statement ({c} clients) | "
+      f"{closed['redeems_per_s']:,.0f}/s | {float(pg):,.0f} tps | {closed['redeems_per_s'] / float(pg):.0%} |")
+print(f"| top-10 read via gateway vs nginx static file (wrk -c64) | {float(ours):,.0f}/s (p99 {ours_p99}) | "
+      f"{float(static):,.0f}/s (p99 {static_p99}) | {float(ours) / float(static):.0%} |")
+print(f"| top-10 read via gateway vs Redis ZREVRANGE 0 9 (redis-benchmark -c64) | {float(ours):,.0f}/s | "
+      f"{float(redis):,.0f}/s | {float(ours) / float(redis):.0%} |")
+o = opened["latency"]
+print(f"| open loop at {opened['target_rate']}/s: achieved | {opened['redeems_per_s']:,.1f}/s | | |")
+print(f"| open loop: redeem p99 | {f(o['redeem']['p99_ms'])} ms | target < 50 ms | |")
+print(f"| open loop: end-to-end p50 / p99 ({opened['watchers']} watchers, "
+      f"{o['end_to_end']['count']} of {opened['end_to_end_pairs']} pairs observed) | "
+      f"{f(o['end_to_end']['p50_ms'])} / {f(o['end_to_end']['p99_ms'])} ms | target p99 < 100 ms | |")
+print(f"| open loop: fan-out p50 / p99 ({opened['fan_out_versions']} versions) | "
+      f"{f(o['fan_out']['p50_ms'])} / {f(o['fan_out']['p99_ms'])} ms | | |")
+PY
+echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ $status = 0 ] || echo "== some correctness checks FAILED (see above)" >&2
+exit $status
