@@ -197,6 +197,27 @@ impl Backoff {
     }
 }
 
+/// Runs one broker session after another until the task is aborted: each `session` call holds a
+/// connection and returns the error that ended it (lapin does not reconnect by itself). Between sessions it
+/// waits with back-off, which starts over after a session that got connected (it set `status`).
+pub async fn reconnect_forever<F, Fut>(what: &str, status: &BrokerStatus, mut session: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = BrokerError>,
+{
+    let mut backoff = Backoff::new(Duration::from_secs(5));
+    loop {
+        let error = session().await;
+        if status.is_connected() {
+            backoff.reset();
+        }
+        status.set_connected(false);
+        let delay = backoff.next_delay();
+        tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "{what} lost the broker");
+        tokio::time::sleep(delay).await;
+    }
+}
+
 /// One event to publish.
 #[derive(Debug, Clone, Copy)]
 pub struct OutgoingEvent<'a> {

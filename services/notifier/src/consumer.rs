@@ -3,14 +3,12 @@
 //! A message that cannot be read is rejected without requeue and lands in the dead-letter queue; the
 //! queue's delivery limit does the same for one that keeps failing.
 
-use std::time::Duration;
-
 use futures_util::StreamExt as _;
 use scoreboard_cache::BoardUpdate;
 use scoreboard_domain::{ScoreUpdated, SCORE_UPDATED_SCHEMA_VERSION};
 use scoreboard_messaging::lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
 use scoreboard_messaging::lapin::types::FieldTable;
-use scoreboard_messaging::{Backoff, BrokerError, BrokerStatus, Topology};
+use scoreboard_messaging::{BrokerError, BrokerStatus, Topology};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::hub::SnapshotHub;
@@ -26,22 +24,10 @@ pub struct ConsumerSettings {
 
 /// Consumes until aborted, reconnecting with back-off.
 pub async fn run(settings: ConsumerSettings, hub: SnapshotHub, status: BrokerStatus) {
-    let mut backoff = Backoff::new(Duration::from_secs(5));
-    loop {
-        let error = session(&settings, &hub, &status, &mut backoff).await;
-        status.set_connected(false);
-        let delay = backoff.next_delay();
-        tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "notifier lost the broker");
-        tokio::time::sleep(delay).await;
-    }
+    scoreboard_messaging::reconnect_forever("notifier", &status, || session(&settings, &hub, &status)).await;
 }
 
-async fn session(
-    settings: &ConsumerSettings,
-    hub: &SnapshotHub,
-    status: &BrokerStatus,
-    backoff: &mut Backoff,
-) -> BrokerError {
+async fn session(settings: &ConsumerSettings, hub: &SnapshotHub, status: &BrokerStatus) -> BrokerError {
     let connection_name = format!("scoreboard-notifier {}", settings.replica_id);
     let connection = match scoreboard_messaging::connect(settings.amqp_url.expose_secret(), &connection_name).await {
         Ok(connection) => connection,
@@ -72,7 +58,6 @@ async fn session(
         Err(error) => return error,
     };
     status.set_connected(true);
-    backoff.reset();
     // Whatever happened while disconnected, the board is re-read now.
     hub.mark_dirty();
     while let Some(delivery) = consumer.next().await {

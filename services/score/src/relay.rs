@@ -13,7 +13,7 @@ use chrono::Utc;
 use scoreboard_db::outbox::{self, PendingEvent};
 use scoreboard_db::PgPool;
 use scoreboard_domain::SCORE_UPDATED_SCHEMA_VERSION;
-use scoreboard_messaging::{Backoff, BrokerError, BrokerStatus, ConfirmedPublisher, OutgoingEvent, Topology};
+use scoreboard_messaging::{BrokerError, BrokerStatus, ConfirmedPublisher, OutgoingEvent, Topology};
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -48,24 +48,12 @@ impl OutboxWake {
 
 /// Runs the relay until the task is aborted, reconnecting with back-off after every broker failure.
 pub async fn run(pool: PgPool, settings: RelaySettings, wake: OutboxWake, status: BrokerStatus) {
-    let mut backoff = Backoff::new(Duration::from_secs(5));
-    loop {
-        let error = session(&pool, &settings, &wake, &status, &mut backoff).await;
-        status.set_connected(false);
-        let delay = backoff.next_delay();
-        tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "outbox relay lost the broker");
-        tokio::time::sleep(delay).await;
-    }
+    scoreboard_messaging::reconnect_forever("outbox relay", &status, || session(&pool, &settings, &wake, &status))
+        .await;
 }
 
 /// One connection's life: publish whatever is pending, then wait for a wake or the sweep timer.
-async fn session(
-    pool: &PgPool,
-    settings: &RelaySettings,
-    wake: &OutboxWake,
-    status: &BrokerStatus,
-    backoff: &mut Backoff,
-) -> BrokerError {
+async fn session(pool: &PgPool, settings: &RelaySettings, wake: &OutboxWake, status: &BrokerStatus) -> BrokerError {
     let connection =
         match scoreboard_messaging::connect(settings.amqp_url.expose_secret(), "scoreboard-score outbox relay").await {
             Ok(connection) => connection,
@@ -76,7 +64,6 @@ async fn session(
         Err(error) => return error,
     };
     status.set_connected(true);
-    backoff.reset();
     tracing::info!(exchange = %settings.topology.exchange, "outbox relay connected");
     loop {
         if let Err(error) = drain(pool, settings, &publisher).await {
