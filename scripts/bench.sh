@@ -2,7 +2,9 @@
 # End-to-end benchmark of the whole system on this machine, with the machine's own ceilings in the same run.
 #
 #   scripts/bench.sh           full run (about 5 minutes): closed loop for the highest redeem throughput,
-#                              open loop at half of it with many WebSocket watchers, then the ceilings:
+#                              open loop at half of it with many WebSocket watchers, a redeem-only closed
+#                              loop (pre-minted keys) direct to one score replica and through the gateway,
+#                              then the ceilings:
 #                              the redeem statement in pgbench, Redis ZREVRANGE in redis-benchmark, a static
 #                              top-10 JSON file from nginx in wrk (and our own top-10 read in wrk)
 #   scripts/bench.sh --smoke   a few seconds of load, few players, 5 watchers: checks correctness only
@@ -14,7 +16,8 @@
 # Debian when missing). Results: target/bench/*.json and the tables printed here.
 # Environment: BENCH_DATABASE_SERVER [postgres://postgres@127.0.0.1:5432], BENCH_DURATION [30 s per run],
 # BENCH_CONCURRENCY [32 players in the closed loop; also pgbench's clients], BENCH_USERS [2000],
-# BENCH_WATCHERS_CLOSED [200], BENCH_WATCHERS_OPEN [1000], DATABASE_POOL_SIZE [12 per service process].
+# BENCH_WATCHERS_CLOSED [200], BENCH_WATCHERS_OPEN [1000], BENCH_REDEEM_KEYS [50 pre-minted keys per player
+# for each redeem-only run], DATABASE_POOL_SIZE [12 per service process].
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -125,6 +128,22 @@ echo "== open loop: $half redeems/s (half of $max), $duration s"
 "${bench[@]}" --label open-half --users "$users" --rate "$half" --duration "$duration" \
   --watchers "${BENCH_WATCHERS_OPEN:-1000}" --json "$out/open.json" || status=1
 
+# The redeem alone (keys pre-minted in PostgreSQL, no start/complete, no watchers), players chosen evenly
+# like pgbench's users, at pgbench's concurrency: first direct to one score replica (no nginx), then
+# through the gateway.
+redeem_keys=${BENCH_REDEEM_KEYS:-50}
+score_url="http://127.0.0.1:$(( base + 1 ))"
+echo "== redeem-only closed loop, direct to score replica $score_url: $concurrency players, $duration s" \
+  "(load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+"${bench[@]}" --base-url "$score_url" --sign-in-url "$gateway" --label redeem-only-direct --users "$users" \
+  --hot-users 0 --redeem-only "$redeem_keys" --concurrency "$concurrency" --duration "$duration" \
+  --json "$out/redeem-direct.json" || status=1
+echo "== redeem-only closed loop, through the gateway: $concurrency players, $duration s" \
+  "(load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+"${bench[@]}" --label redeem-only-gateway --users "$users" \
+  --hot-users 0 --redeem-only "$redeem_keys" --concurrency "$concurrency" --duration "$duration" \
+  --json "$out/redeem-gateway.json" || status=1
+
 echo "== ceilings (load average now: $(cut -d' ' -f1-3 /proc/loadavg))"
 if ! command -v wrk >/dev/null; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
@@ -197,18 +216,33 @@ import json, sys
 out, ours, ours_p99, static, static_p99, redis, pg, pg_lat, c = sys.argv[1:]
 closed = json.load(open(f"{out}/closed.json"))
 opened = json.load(open(f"{out}/open.json"))
+direct = json.load(open(f"{out}/redeem-direct.json"))
+gw = json.load(open(f"{out}/redeem-gateway.json"))
 f = lambda v: "n/a" if v is None else f"{v:,.1f}"
 ceil = {
     "pgbench_redeem_tps": float(pg), "pgbench_latency_avg_ms": float(pg_lat), "pgbench_clients": int(c),
     "redis_zrevrange_rps": float(redis), "nginx_static_top10_rps": float(static),
     "nginx_static_top10_p99": static_p99, "ours_top10_rps": float(ours), "ours_top10_p99": ours_p99,
+    "closed_loop_redeems_per_s": closed["redeems_per_s"],
+    "closed_loop_ratio_to_pgbench": closed["redeems_per_s"] / float(pg),
 }
+for name, run in (("direct", direct), ("gateway", gw)):
+    ceil[f"redeem_only_{name}_redeems_per_s"] = run["redeems_per_s"]
+    ceil[f"redeem_only_{name}_ratio_to_pgbench"] = run["redeems_per_s"] / float(pg)
+    ceil[f"redeem_only_{name}_latency"] = run["latency"]["redeem"]
+    ceil[f"redeem_only_{name}_keys_exhausted"] = run["keys_exhausted"]
 json.dump(ceil, open(f"{out}/ceilings.json", "w"), indent=2)
 print(f"\n== summary")
 print(f"| figure | ours | ceiling | ratio |")
 print(f"|---|---|---|---|")
 print(f"| redeem throughput, closed loop ({closed['concurrency']} players) vs pgbench guarded statement ({c} clients) | "
       f"{closed['redeems_per_s']:,.0f}/s | {float(pg):,.0f} tps | {closed['redeems_per_s'] / float(pg):.0%} |")
+for what, run in (("direct to one score replica", direct), ("through the gateway", gw)):
+    r = run["latency"]["redeem"]
+    print(f"| redeem-only throughput, {what} ({run['concurrency']} players; p50/p95/p99/max "
+          f"{f(r['p50_ms'])}/{f(r['p95_ms'])}/{f(r['p99_ms'])}/{f(r['max_ms'])} ms"
+          f"{', keys ran out' if run['keys_exhausted'] else ''}) vs pgbench guarded statement ({c} clients) | "
+          f"{run['redeems_per_s']:,.0f}/s | {float(pg):,.0f} tps | {run['redeems_per_s'] / float(pg):.0%} |")
 print(f"| top-10 read via gateway vs nginx static file (wrk -c64) | {float(ours):,.0f}/s (p99 {ours_p99}) | "
       f"{float(static):,.0f}/s (p99 {static_p99}) | {float(ours) / float(static):.0%} |")
 print(f"| top-10 read via gateway vs Redis ZREVRANGE 0 9 (redis-benchmark -c64) | {float(ours):,.0f}/s | "

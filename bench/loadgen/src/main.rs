@@ -6,6 +6,10 @@
 //! every snapshot. At the end it reports latencies, end-to-end and fan-out times and the services'
 //! CPU and peak memory, then checks the system's state in PostgreSQL, the leaderboard API and every
 //! watcher's last snapshot; it exits 1 if a check fails.
+//!
+//! `--redeem-only N` measures the redeem alone: before the timed part it mints N pending keys per player
+//! (hot players more, in proportion to their share of the iterations) directly in PostgreSQL, then each
+//! iteration is only `POST /api/scores/redeem` of that player's next key.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -14,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{BigInt, Integer, Text};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -28,7 +32,8 @@ type Res<T> = Result<T, BoxError>;
 
 const USAGE: &str = "usage: scoreboard-bench --base-url URL --database-url URL (--rate R | --concurrency C)
   [--duration S=10] [--users N=2000] [--hot-users H=5] [--hot-every K=10] [--watchers N=0]
-  [--user-prefix P=bench-] [--settle S=15] [--origin URL] [--pids-file FILE] [--json FILE] [--label TEXT]";
+  [--user-prefix P=bench-] [--settle S=15] [--origin URL] [--pids-file FILE] [--json FILE] [--label TEXT]
+  [--redeem-only N (keys pre-minted per player; iterations only redeem)] [--sign-in-url URL=base URL]";
 
 #[derive(Debug, Clone)]
 struct Args {
@@ -47,6 +52,10 @@ struct Args {
     pids_file: Option<String>,
     json: Option<String>,
     label: String,
+    /// Keys pre-minted per (cold) player; iterations only redeem.
+    redeem_only: Option<u64>,
+    /// Where `POST /api/dev/token` is served (the gateway), when `--base-url` is a score replica.
+    sign_in_url: String,
 }
 
 fn parse_args() -> Res<Args> {
@@ -81,6 +90,10 @@ fn parse_args() -> Res<Args> {
         pids_file: take("pids-file"),
         json: take("json"),
         label: take("label").unwrap_or_default(),
+        redeem_only: take("redeem-only").map(|v| v.parse()).transpose()?,
+        sign_in_url: take("sign-in-url")
+            .map(|u| u.trim_end_matches('/').to_string())
+            .unwrap_or_else(|| base_url.clone()),
         base_url,
     };
     if let Some(extra) = map.keys().next() {
@@ -91,6 +104,9 @@ fn parse_args() -> Res<Args> {
     }
     if args.users <= args.hot_users || args.hot_every == 0 {
         return Err("--users must exceed --hot-users, --hot-every must be positive".into());
+    }
+    if args.redeem_only == Some(0) {
+        return Err("--redeem-only needs at least 1 key per player".into());
     }
     Ok(args)
 }
@@ -140,6 +156,25 @@ struct Shared {
     rec: Mutex<Recorder>,
     redeems: AtomicU64,
     errors: AtomicU64,
+    /// Redeem-only mode: the pre-minted keys.
+    keys: Option<Keys>,
+}
+
+/// Pre-minted keys: player `u`'s `j`-th key is `Keys::key(u, j)`, `j < minted[u]`.
+#[derive(Debug)]
+struct Keys {
+    nonce: String,
+    minted: Vec<u64>,
+    next: Vec<AtomicU64>,
+    amount: i64,
+    exhausted: std::sync::atomic::AtomicBool,
+}
+
+impl Keys {
+    /// 43 characters of `[A-Za-z0-9]`, the shape of a real key (`ScoreKey::ENCODED_LEN`).
+    fn key(&self, user: usize, j: u64) -> String {
+        format!("rk{}u{user:09}n{j:014}", self.nonce)
+    }
 }
 
 impl Shared {
@@ -208,6 +243,23 @@ async fn iteration(sh: &Shared, user: usize, intended: Instant) {
     let (Some(key), Some(amount)) = (completed["key"].as_str(), completed["amount"].as_i64()) else {
         return sh.error("complete unreadable");
     };
+    redeem(sh, user, key, amount, intended).await;
+}
+
+/// Redeem-only iteration: the player's next pre-minted key. Returns false once the player has none left.
+async fn redeem_only_iteration(sh: &Shared, keys: &Keys, user: usize, intended: Instant) -> bool {
+    let j = keys.next[user].fetch_add(1, Ordering::Relaxed);
+    if j >= keys.minted[user] {
+        keys.exhausted.store(true, Ordering::Relaxed);
+        return false;
+    }
+    redeem(sh, user, &keys.key(user, j), keys.amount, intended).await;
+    true
+}
+
+/// `POST /api/scores/redeem`; tallies the amount on success (and as uncertain on a 5xx or no answer).
+async fn redeem(sh: &Shared, user: usize, key: &str, amount: i64, intended: Instant) {
+    let token = sh.tokens[user].as_str();
     let t2 = Instant::now();
     let result = sh.post("/api/scores/redeem", Some(token), &json!({"key": key})).await;
     let done = Instant::now();
@@ -502,6 +554,64 @@ fn double_redemptions(url: &str) -> Res<i64> {
     Ok(rows.first().map(|r| r.n).unwrap_or(0))
 }
 
+/// Keys each player gets: `per_user` for a cold player; a hot player gets as many more as its share of the
+/// iterations is larger (`pick_user`), so every player runs out at about the same iteration.
+fn keys_per_player(args: &Args, per_user: u64) -> Vec<u64> {
+    let cold = (args.users - args.hot_users) as f64;
+    let hot_share = 1.0 / (args.hot_every as f64 * args.hot_users.max(1) as f64);
+    let cold_share = if args.hot_users > 0 {
+        (1.0 - 1.0 / args.hot_every as f64) / cold
+    } else {
+        1.0 / cold
+    };
+    let factor = (hot_share / cold_share).ceil().max(1.0) as u64;
+    (0..args.users)
+        .map(|u| {
+            if u < args.hot_users {
+                per_user * factor
+            } else {
+                per_user
+            }
+        })
+        .collect()
+}
+
+/// Mints every player's pending keys (amount 10, expiring in a day) with completed actions behind them,
+/// in two bulk statements, the way the action service stores them after a verified completion.
+fn mint_keys(url: &str, prefix: &str, nonce: &str, hot_users: usize, minted: &[u64]) -> Res<u64> {
+    let mut conn = PgConnection::establish(url)?;
+    let users = i32::try_from(minted.len())?;
+    let cold = i64::try_from(minted.last().copied().unwrap_or(0))?;
+    let hot = i64::try_from(minted.first().copied().unwrap_or(0))?;
+    let hot_users = i32::try_from(hot_users)?;
+    // $1 user prefix, $2 nonce, $3 players, $4 hot players, $5 keys per hot player, $6 per cold player.
+    let keys = "SELECT $1 || u AS user_id,                 'rk' || $2 || 'u' || lpad(u::text, 9, '0') || 'n' || lpad(j::text, 14, '0') AS key                 FROM generate_series(0, $3 - 1) u,                 generate_series(0::bigint, CASE WHEN u < $4 THEN $5 ELSE $6 END - 1) j";
+    let inserted = conn.transaction::<_, BoxError, _>(|conn| {
+        diesel::sql_query(format!(
+            "INSERT INTO actions (id, user_id, kind, status, started_at, deadline_at, completed_at)              SELECT md5(key)::uuid, user_id, 'demo', 'completed', now(), now(), now() FROM ({keys}) k"
+        ))
+        .bind::<Text, _>(prefix)
+        .bind::<Text, _>(nonce)
+        .bind::<Integer, _>(users)
+        .bind::<Integer, _>(hot_users)
+        .bind::<BigInt, _>(hot)
+        .bind::<BigInt, _>(cold)
+        .execute(conn)?;
+        Ok(diesel::sql_query(format!(
+            "INSERT INTO score_keys (key, user_id, action_id, amount, status, created_at, expires_at)              SELECT key, user_id, md5(key)::uuid, 10, 'pending', now(), now() + interval '1 day' FROM ({keys}) k"
+        ))
+        .bind::<Text, _>(prefix)
+        .bind::<Text, _>(nonce)
+        .bind::<Integer, _>(users)
+        .bind::<Integer, _>(hot_users)
+        .bind::<BigInt, _>(hot)
+        .bind::<BigInt, _>(cold)
+        .execute(conn)?)
+    })?;
+    diesel::sql_query("ANALYZE actions, score_keys").execute(&mut conn)?;
+    Ok(u64::try_from(inserted)?)
+}
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Res<T> + Send + 'static) -> Res<T> {
     tokio::task::spawn_blocking(f).await?
 }
@@ -616,7 +726,45 @@ async fn run(args: Args) -> Res<bool> {
     let ids: Vec<String> = (0..args.users).map(|i| format!("{}{i}", args.user_prefix)).collect();
     let (url, prefix) = (args.database_url.clone(), args.user_prefix.clone());
     let baseline = blocking(move || user_scores(&url, &prefix)).await?;
-    let tokens = sign_in(&client, &args.base_url, &ids).await?;
+    let tokens = sign_in(&client, &args.sign_in_url, &ids).await?;
+    let mut mint_report = Value::Null;
+    let keys = match args.redeem_only {
+        None => None,
+        Some(per_user) => {
+            let minted = keys_per_player(&args, per_user);
+            let nonce = format!(
+                "{:016x}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)?
+                    .as_nanos() as u64
+                    ^ u64::from(std::process::id())
+            );
+            let (url, prefix, n, m) = (
+                args.database_url.clone(),
+                args.user_prefix.clone(),
+                nonce.clone(),
+                minted.clone(),
+            );
+            let hot_users = args.hot_users;
+            let t = Instant::now();
+            let inserted = blocking(move || mint_keys(&url, &prefix, &n, hot_users, &m)).await?;
+            let secs = t.elapsed().as_secs_f64();
+            eprintln!(
+                "{} minted {inserted} pending keys in {secs:.1} s ({per_user} per player, {} per hot player)",
+                args.label,
+                minted.first().copied().unwrap_or(0)
+            );
+            mint_report = json!({"keys_minted": inserted, "keys_per_player": per_user,
+                "keys_per_hot_player": minted.first(), "mint_seconds": secs});
+            Some(Keys {
+                nonce,
+                next: minted.iter().map(|_| AtomicU64::new(0)).collect(),
+                minted,
+                amount: 10,
+                exhausted: std::sync::atomic::AtomicBool::new(false),
+            })
+        }
+    };
     let sh = Arc::new(Shared {
         client,
         base: args.base_url.clone(),
@@ -636,6 +784,7 @@ async fn run(args: Args) -> Res<bool> {
         }),
         redeems: AtomicU64::new(0),
         errors: AtomicU64::new(0),
+        keys,
     });
 
     // Watchers connect before the load starts.
@@ -671,9 +820,14 @@ async fn run(args: Args) -> Res<bool> {
     pids.push(std::process::id()); // the generator itself shares the machine
     let before: Vec<ProcSample> = pids.iter().filter_map(|p| sample_process(*p)).collect();
     let tck = clock_ticks();
+    let only = if args.redeem_only.is_some() {
+        ", redeem only"
+    } else {
+        ""
+    };
     let mode = match (args.rate, args.concurrency) {
-        (Some(r), _) => format!("open loop, target {r} redeems/s"),
-        (_, Some(c)) => format!("closed loop, concurrency {c}"),
+        (Some(r), _) => format!("open loop{only}, target {r} redeems/s"),
+        (_, Some(c)) => format!("closed loop{only}, concurrency {c}"),
         _ => unreachable!("checked in parse_args"),
     };
     eprintln!(
@@ -719,7 +873,16 @@ async fn run(args: Args) -> Res<bool> {
             tasks.spawn(async move {
                 while Instant::now() < deadline {
                     let n = counter.fetch_add(1, Ordering::Relaxed);
-                    iteration(&sh, sh.pick_user(n), Instant::now()).await;
+                    match &sh.keys {
+                        Some(keys) => {
+                            if keys.exhausted.load(Ordering::Relaxed)
+                                || !redeem_only_iteration(&sh, keys, sh.pick_user(n), Instant::now()).await
+                            {
+                                break;
+                            }
+                        }
+                        None => iteration(&sh, sh.pick_user(n), Instant::now()).await,
+                    }
                 }
             });
         }
@@ -732,8 +895,18 @@ async fn run(args: Args) -> Res<bool> {
                 break;
             }
             tokio::time::sleep_until(intended.into()).await;
+            if sh.keys.as_ref().is_some_and(|k| k.exhausted.load(Ordering::Relaxed)) {
+                break;
+            }
             let sh = sh.clone();
-            tasks.spawn(async move { iteration(&sh, sh.pick_user(i), intended).await });
+            tasks.spawn(async move {
+                match &sh.keys {
+                    Some(keys) => {
+                        redeem_only_iteration(&sh, keys, sh.pick_user(i), intended).await;
+                    }
+                    None => iteration(&sh, sh.pick_user(i), intended).await,
+                }
+            });
             while tasks.try_join_next().is_some() {}
             i += 1;
         }
@@ -881,12 +1054,21 @@ async fn run(args: Args) -> Res<bool> {
         args.label, args.users, args.watchers
     );
     out += &format!("redeems: {redeems} ok, {throughput:.1}/s; failed requests: {errors}\n");
+    let exhausted = sh.keys.as_ref().is_some_and(|k| k.exhausted.load(Ordering::Relaxed));
+    if exhausted {
+        out += &format!(
+            "NOTE: the pre-minted keys ran out after {elapsed:.1} s of the {} s; throughput is over the time run\n",
+            args.duration
+        );
+    }
     out += &format!(
         "{:<38} {:>8} {:>9} {:>9} {:>9} {:>9}\n",
         "latency (ms)", "count", "p50", "p95", "p99", "max"
     );
-    out += &(hist_row("start action", &rec.start) + "\n");
-    out += &(hist_row("complete", &rec.complete) + "\n");
+    if args.redeem_only.is_none() {
+        out += &(hist_row("start action", &rec.start) + "\n");
+        out += &(hist_row("complete", &rec.complete) + "\n");
+    }
     out += &(hist_row("redeem", &rec.redeem) + "\n");
     out += &(hist_row("iteration, from intended start", &rec.iteration) + "\n");
     out += &(hist_row("end-to-end redeem -> watcher", &e2e) + "\n");
@@ -946,6 +1128,10 @@ async fn run(args: Args) -> Res<bool> {
             "label": args.label,
             "mode": if args.rate.is_some() { "open" } else { "closed" },
             "target_rate": args.rate,
+            "redeem_only": args.redeem_only.is_some(),
+            "redeem_only_keys": mint_report,
+            "keys_exhausted": exhausted,
+            "base_url": args.base_url,
             "concurrency": args.concurrency,
             "duration_s": elapsed,
             "users": args.users,
