@@ -586,27 +586,30 @@ fn mint_keys(url: &str, prefix: &str, nonce: &str, hot_users: usize, minted: &[u
     let hot_users = i32::try_from(hot_users)?;
     // $1 user prefix, $2 nonce, $3 players, $4 hot players, $5 keys per hot player, $6 per cold player.
     let keys = "SELECT $1 || u AS user_id,                 'rk' || $2 || 'u' || lpad(u::text, 9, '0') || 'n' || lpad(j::text, 14, '0') AS key                 FROM generate_series(0, $3 - 1) u,                 generate_series(0::bigint, CASE WHEN u < $4 THEN $5 ELSE $6 END - 1) j";
+    let inserts = [
+        format!(
+            "INSERT INTO actions (id, user_id, kind, status, started_at, deadline_at, completed_at) \
+             SELECT md5(key)::uuid, user_id, 'demo', 'completed', now(), now(), now() FROM ({keys}) k"
+        ),
+        format!(
+            "INSERT INTO score_keys (key, user_id, action_id, amount, status, created_at, expires_at) \
+             SELECT key, user_id, md5(key)::uuid, 10, 'pending', now(), now() + interval '1 day' FROM ({keys}) k"
+        ),
+    ];
+    // The actions first (the keys refer to them); the count returned is the keys'.
     let inserted = conn.transaction::<_, BoxError, _>(|conn| {
-        diesel::sql_query(format!(
-            "INSERT INTO actions (id, user_id, kind, status, started_at, deadline_at, completed_at)              SELECT md5(key)::uuid, user_id, 'demo', 'completed', now(), now(), now() FROM ({keys}) k"
-        ))
-        .bind::<Text, _>(prefix)
-        .bind::<Text, _>(nonce)
-        .bind::<Integer, _>(users)
-        .bind::<Integer, _>(hot_users)
-        .bind::<BigInt, _>(hot)
-        .bind::<BigInt, _>(cold)
-        .execute(conn)?;
-        Ok(diesel::sql_query(format!(
-            "INSERT INTO score_keys (key, user_id, action_id, amount, status, created_at, expires_at)              SELECT key, user_id, md5(key)::uuid, 10, 'pending', now(), now() + interval '1 day' FROM ({keys}) k"
-        ))
-        .bind::<Text, _>(prefix)
-        .bind::<Text, _>(nonce)
-        .bind::<Integer, _>(users)
-        .bind::<Integer, _>(hot_users)
-        .bind::<BigInt, _>(hot)
-        .bind::<BigInt, _>(cold)
-        .execute(conn)?)
+        let mut inserted = 0;
+        for insert in &inserts {
+            inserted = diesel::sql_query(insert)
+                .bind::<Text, _>(prefix)
+                .bind::<Text, _>(nonce)
+                .bind::<Integer, _>(users)
+                .bind::<Integer, _>(hot_users)
+                .bind::<BigInt, _>(hot)
+                .bind::<BigInt, _>(cold)
+                .execute(conn)?;
+        }
+        Ok(inserted)
     })?;
     diesel::sql_query("ANALYZE actions, score_keys").execute(&mut conn)?;
     Ok(u64::try_from(inserted)?)

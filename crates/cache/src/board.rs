@@ -96,15 +96,7 @@ impl Board {
         }
         let limit = i64::try_from(n).unwrap_or(i64::MAX);
         let rows = scoreboard_db::run_blocking(&self.pool, move |conn| Ok(scores::top(conn, limit)?)).await?;
-        Ok((1..)
-            .zip(rows)
-            .map(|(rank, row)| BoardEntry {
-                rank,
-                user_id: row.user_id,
-                score: row.score,
-                reached_at: row.reached_at,
-            })
-            .collect())
+        Ok(BoardEntry::ranked(rows))
     }
 
     /// The user's line of the board (score, rank, when reached), or `None` if they have never scored;

@@ -125,6 +125,21 @@ pub struct BoardEntry {
     pub reached_at: DateTime<Utc>,
 }
 
+impl BoardEntry {
+    /// Rows already in leaderboard order, ranked from 1.
+    pub fn ranked(rows: Vec<scoreboard_db::scores::ScoreRow>) -> Vec<Self> {
+        (1..)
+            .zip(rows)
+            .map(|(rank, row)| Self {
+                rank,
+                user_id: row.user_id,
+                score: row.score,
+                reached_at: row.reached_at,
+            })
+            .collect()
+    }
+}
+
 /// The board in Redis: a sorted set in leaderboard order plus the bookkeeping that makes updates
 /// idempotent. It only ever holds what PostgreSQL already committed; it is a cache, never the truth.
 ///

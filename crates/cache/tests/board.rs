@@ -52,15 +52,7 @@ impl Fixture {
     /// The first `n` of the board as PostgreSQL reads it, ranked from 1.
     fn pg_top(&self, n: i64) -> Vec<BoardEntry> {
         let rows = scores::top(&mut self.db.connect(), n).expect("read top from PostgreSQL");
-        (1..)
-            .zip(rows)
-            .map(|(rank, row)| BoardEntry {
-                rank,
-                user_id: row.user_id,
-                score: row.score,
-                reached_at: row.reached_at,
-            })
-            .collect()
+        BoardEntry::ranked(rows)
     }
 
     fn pg_standing(&self, user_id: &str) -> Option<scores::Standing> {

@@ -31,6 +31,20 @@ impl Endpoint {
         }
     }
 
+    /// What every service serves besides its API: `/healthz`, `/readyz` and its OpenAPI `document`.
+    pub fn operational(document: &'static str) -> [Self; 3] {
+        let openapi = move || async move {
+            actix_web::HttpResponse::Ok()
+                .content_type("application/json")
+                .body(document)
+        };
+        [
+            Self::new(Method::GET, "/healthz", crate::healthz),
+            Self::new(Method::GET, "/readyz", crate::readyz),
+            Self::new(Method::GET, "/openapi.json", openapi),
+        ]
+    }
+
     /// Registers every endpoint on the service config.
     pub fn register_all(endpoints: Vec<Self>, cfg: &mut web::ServiceConfig) {
         for endpoint in endpoints {

@@ -5,15 +5,10 @@ mod dev_token;
 mod reported;
 
 use actix_web::http::Method;
-use actix_web::HttpResponse;
 use scoreboard_http::Endpoint;
 
 /// The OpenAPI document; `tests/api` checks it lists exactly [`endpoints`].
 pub const OPENAPI: &str = include_str!("../openapi.json");
-
-async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
-}
 
 /// Every endpoint the service serves with these settings.
 pub fn endpoints(dev_tokens_enabled: bool) -> Vec<Endpoint> {
@@ -21,10 +16,8 @@ pub fn endpoints(dev_tokens_enabled: bool) -> Vec<Endpoint> {
         Endpoint::new(Method::POST, "/api/actions", actions::start),
         Endpoint::new(Method::POST, "/api/actions/{action_id}/complete", actions::complete),
         Endpoint::new(Method::POST, "/api/actions/reported", reported::report),
-        Endpoint::new(Method::GET, "/healthz", scoreboard_http::healthz),
-        Endpoint::new(Method::GET, "/readyz", scoreboard_http::readyz),
-        Endpoint::new(Method::GET, "/openapi.json", openapi),
     ];
+    endpoints.extend(Endpoint::operational(OPENAPI));
     if dev_tokens_enabled {
         endpoints.push(Endpoint::new(Method::POST, "/api/dev/token", dev_token::mint));
     }
