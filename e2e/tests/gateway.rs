@@ -64,6 +64,7 @@ async fn start_system() -> System {
             key_expiry_sweep: Duration::from_secs(3600),
             redis_url: redis.url.clone(),
             redis_board_prefix: redis.prefix.clone(),
+            leaderboard_cache: Duration::from_millis(100),
             relay: Some(scoreboard_score::relay::RelaySettings {
                 amqp_url: SecretString::from(amqp_url()),
                 topology: broker.topology.clone(),

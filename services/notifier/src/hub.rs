@@ -1,7 +1,7 @@
 //! The current top-10 snapshot, encoded once and shared by every client.
 //!
-//! Events only mark the board dirty; a coalescing task re-reads the top 10 at most once per window and
-//! publishes a new snapshot only when the top 10 changed. Clients watch a `tokio::sync::watch`: each sees
+//! Events only mark the board dirty; a coalescing task re-reads the top 10 at once, then at most once per
+//! window, and publishes a new snapshot only when the top 10 changed. Clients watch a `tokio::sync::watch`: each sees
 //! the newest snapshot, and one that falls behind skips the ones it missed instead of queueing them.
 
 use std::sync::Arc;
@@ -116,15 +116,19 @@ impl SnapshotHub {
         true
     }
 
-    /// Runs forever: after each change mark, waits out the window, then refreshes once; also refreshes
-    /// every `refresh_every` so a missed event or a rebuilt Redis still converges.
+    /// Runs forever: refreshes as soon as a change is marked, then at most once per `window` (marks that
+    /// arrive meanwhile are coalesced into one refresh at the window's end); also refreshes every
+    /// `refresh_every` so a missed event or a rebuilt Redis still converges. A lone change therefore goes
+    /// out at once, and a burst costs one snapshot per window.
     pub async fn run(self, window: Duration, refresh_every: Duration) {
         loop {
             tokio::select! {
-                () = self.dirty.notified() => tokio::time::sleep(window).await,
+                () = self.dirty.notified() => {}
                 () = tokio::time::sleep(refresh_every) => {}
             }
             self.refresh().await;
+            // `Notify` keeps one permit, so a mark made during this pause is not lost.
+            tokio::time::sleep(window).await;
         }
     }
 }

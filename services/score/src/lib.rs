@@ -4,6 +4,7 @@
 pub mod relay;
 pub mod routes;
 pub mod settings;
+pub mod top_cache;
 
 use std::time::Duration;
 
@@ -36,6 +37,7 @@ pub fn build(settings: Settings) -> anyhow::Result<Application> {
         REDIS_POOL_SIZE,
     )?;
     let board = web::Data::new(Board::new(cache, pool.clone()));
+    let top_responses = web::Data::new(top_cache::TopResponses::new(settings.leaderboard_cache));
     let mut background = vec![tokio::spawn(sweep_expired_keys(
         pool.clone(),
         settings.key_expiry_sweep,
@@ -63,7 +65,8 @@ pub fn build(settings: Settings) -> anyhow::Result<Application> {
             .app_data(pool.clone())
             .app_data(wake.clone())
             .app_data(broker.clone())
-            .app_data(board.clone());
+            .app_data(board.clone())
+            .app_data(top_responses.clone());
         Endpoint::register_all(routes::endpoints(), cfg);
     })?;
     Ok(app)

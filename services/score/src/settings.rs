@@ -11,6 +11,7 @@
 //! | `KEY_EXPIRY_SWEEP_SECS` | `60` | how often overdue pending keys are marked `expired` |
 //! | `REDIS_URL` | `redis://127.0.0.1:6379` | the fast top-N (reads fall back to PostgreSQL without it) |
 //! | `REDIS_BOARD_PREFIX` | `scoreboard:board:global` | key prefix of the board in Redis |
+//! | `LEADERBOARD_CACHE_MS` | `100` | how long a replica reuses an encoded top-N answer (`0`: never) |
 //! | `AMQP_URL` | `amqp://guest:guest@127.0.0.1:5672/%2f` | RabbitMQ (a secret: it holds a password) |
 //! | `AMQP_PREFIX` | `scoreboard` | prefix of the exchange and queue names |
 //! | `OUTBOX_RELAY_ENABLED` | `true` | publish the outbox from this replica |
@@ -41,6 +42,8 @@ pub struct Settings {
     pub key_expiry_sweep: Duration,
     pub redis_url: String,
     pub redis_board_prefix: String,
+    /// How long an encoded `GET /api/leaderboard` answer is reused; this replica's own redeems clear it.
+    pub leaderboard_cache: Duration,
     /// `None` turns the relay off on this replica (another one publishes).
     pub relay: Option<RelaySettings>,
 }
@@ -60,6 +63,7 @@ impl Settings {
             key_expiry_sweep: Duration::from_secs(env.parse("KEY_EXPIRY_SWEEP_SECS", 60)?.max(1)),
             redis_url: env.string("REDIS_URL", "redis://127.0.0.1:6379"),
             redis_board_prefix: env.string("REDIS_BOARD_PREFIX", "scoreboard:board:global"),
+            leaderboard_cache: Duration::from_millis(env.parse("LEADERBOARD_CACHE_MS", 100)?),
             relay: if env.parse("OUTBOX_RELAY_ENABLED", true)? {
                 Some(RelaySettings {
                     amqp_url: SecretString::from(env.string("AMQP_URL", DEFAULT_AMQP_URL)),

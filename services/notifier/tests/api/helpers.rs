@@ -224,6 +224,7 @@ pub async fn spawn_score(
         key_expiry_sweep: Duration::from_secs(3600),
         redis_url: redis.url.clone(),
         redis_board_prefix: redis.prefix.clone(),
+        leaderboard_cache: Duration::from_millis(100),
         relay: Some(RelaySettings {
             amqp_url: SecretString::from(amqp_url.to_owned()),
             topology: broker.topology.clone(),

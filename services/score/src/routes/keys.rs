@@ -12,6 +12,7 @@ use tracing_actix_web::RequestId;
 use uuid::Uuid;
 
 use crate::relay::OutboxWake;
+use crate::top_cache::TopResponses;
 
 /// Most keys listed at once; a client redeems them and asks again.
 const MAX_LISTED_KEYS: i64 = 100;
@@ -39,6 +40,7 @@ pub async fn redeem(
     pool: web::Data<PgPool>,
     relay: web::Data<OutboxWake>,
     board: web::Data<Board>,
+    top_responses: web::Data<TopResponses>,
     request_id: RequestId,
 ) -> Result<HttpResponse, ApiError> {
     let key = body.into_inner().key;
@@ -65,6 +67,7 @@ pub async fn redeem(
                     version: done.version,
                 })
                 .await;
+            top_responses.invalidate();
             tracing::info!(amount = done.amount, score = done.score, event_id = %done.event_id, "key redeemed");
             Ok(HttpResponse::Ok().json(RedeemResponse {
                 user_id: done.user_id,

@@ -1,11 +1,15 @@
 //! Reading the board: the top N, and the caller's own standing. Served from the Redis board when it is
 //! current, from PostgreSQL otherwise (the board then rebuilds itself); both order ties the same way.
 
+use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use scoreboard_cache::Board;
+use scoreboard_cache::{Board, BoardEntry};
 use scoreboard_http::{ApiError, AuthenticatedUser, ErrorCode};
 use serde::{Deserialize, Serialize};
+
+use crate::top_cache::TopResponses;
 
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 100;
@@ -15,9 +19,19 @@ pub struct TopQuery {
     limit: Option<i64>,
 }
 
-/// `GET /api/leaderboard?limit=N`: the first N users (default 10, at most 100). Public.
+#[derive(Serialize)]
+struct Top<'a> {
+    entries: &'a [BoardEntry],
+}
+
+/// `GET /api/leaderboard?limit=N`: the first N users (default 10, at most 100). Public; answered from this
+/// replica's short-lived copy of the encoded body when it has one (see [`TopResponses`]).
 #[tracing::instrument(skip_all)]
-pub async fn top(query: web::Query<TopQuery>, board: web::Data<Board>) -> Result<HttpResponse, ApiError> {
+pub async fn top(
+    query: web::Query<TopQuery>,
+    board: web::Data<Board>,
+    cached: web::Data<TopResponses>,
+) -> Result<HttpResponse, ApiError> {
     let limit = match query.limit.map(usize::try_from) {
         None => DEFAULT_LIMIT,
         Some(Ok(limit)) if (1..=MAX_LIMIT).contains(&limit) => limit,
@@ -28,8 +42,20 @@ pub async fn top(query: web::Query<TopQuery>, board: web::Data<Board>) -> Result
             ))
         }
     };
-    let entries = board.top(limit).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "entries": entries })))
+    let body = match cached.get(limit) {
+        Some(body) => body,
+        None => {
+            let read_began = cached.generation();
+            let entries = board.top(limit).await?;
+            let body = Bytes::from(
+                serde_json::to_vec(&Top { entries: &entries })
+                    .map_err(|_| ApiError::new(ErrorCode::InternalError, "cannot encode the leaderboard"))?,
+            );
+            cached.store(limit, read_began, body.clone());
+            body
+        }
+    };
+    Ok(HttpResponse::Ok().content_type(ContentType::json()).body(body))
 }
 
 #[derive(Debug, Serialize)]

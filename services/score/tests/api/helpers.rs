@@ -10,7 +10,7 @@ pub struct TestApp {
     pub api: Api,
     pub db: TestDb,
     /// Keeps the test's Redis keys until the test ends.
-    _redis: TestRedis,
+    redis: TestRedis,
 }
 
 pub fn settings(db: &TestDb) -> Settings {
@@ -24,6 +24,7 @@ pub fn settings(db: &TestDb) -> Settings {
         key_expiry_sweep: Duration::from_secs(3600),
         redis_url: "redis://127.0.0.1:6379".into(),
         redis_board_prefix: String::new(),
+        leaderboard_cache: Duration::from_millis(100),
         relay: None,
     }
 }
@@ -46,7 +47,7 @@ pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp 
     let api = Api::new(app.port());
     tokio::spawn(app.run_until_stopped());
     api.wait_ready().await;
-    TestApp { api, db, _redis: redis }
+    TestApp { api, db, redis }
 }
 
 /// Mints a pending key for `user` (see `TestDb::mint_key`).
@@ -66,6 +67,11 @@ pub fn relay(amqp_url: &str, topology: &scoreboard_messaging::Topology) -> score
 }
 
 impl TestApp {
+    /// The Redis key prefix of this app's board, for a second replica sharing it.
+    pub fn board_prefix(&self) -> &str {
+        &self.redis.prefix
+    }
+
     pub fn mint_key(&self, user: &str, amount: i64) -> String {
         mint_key(&self.db, user, amount)
     }

@@ -1,8 +1,10 @@
 //! Reading the board: order, ties, limits, and the caller's own standing.
 
-use scoreboard_test_support::tokens;
+use std::time::Duration;
 
-use crate::helpers::spawn;
+use scoreboard_test_support::{tokens, TestDb};
+
+use crate::helpers::{spawn, spawn_on, spawn_with};
 
 fn board(reply: &scoreboard_test_support::Reply) -> Vec<(String, i64, i64)> {
     reply.body["entries"]
@@ -94,4 +96,54 @@ async fn a_user_who_never_scored_has_no_rank() {
 
     assert_eq!(me.status, 200);
     assert_eq!((me.body["score"].as_i64(), me.body["rank"].is_null()), (Some(0), true));
+}
+
+#[tokio::test]
+async fn a_replica_reuses_its_top_n_answer_until_it_redeems_itself() {
+    let cached = spawn_with(|s| s.leaderboard_cache = Duration::from_secs(3600)).await;
+    let uncached = spawn_on(TestDb::attach(cached.db.url()), |s| {
+        s.redis_board_prefix = cached.board_prefix().to_owned();
+        s.leaderboard_cache = Duration::ZERO;
+    })
+    .await;
+    let alice = cached.mint_key("alice", 10);
+    assert_eq!(cached.redeem("alice", &alice).await.status, 200);
+    let before = cached.api.get("/api/leaderboard", None).await;
+
+    // A redeem through the other replica: the caching replica keeps its answer (its time to live is an
+    // hour here), the other one, caching nothing, shows it at once.
+    let bob = cached.mint_key("bob", 20);
+    assert_eq!(uncached.redeem("bob", &bob).await.status, 200);
+    let reused = cached.api.get("/api/leaderboard", None).await;
+    let fresh = uncached.api.get("/api/leaderboard", None).await;
+
+    // A redeem through the caching replica clears what it kept.
+    let carol = cached.mint_key("carol", 5);
+    assert_eq!(cached.redeem("carol", &carol).await.status, 200);
+    let after = cached.api.get("/api/leaderboard", None).await;
+    let limited = cached.api.get("/api/leaderboard?limit=1", None).await;
+
+    assert_eq!(board(&before), vec![("alice".to_owned(), 10, 1)]);
+    assert_eq!(board(&reused), board(&before));
+    assert_eq!(
+        reused.headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/json")
+    );
+    assert_eq!(
+        board(&fresh),
+        vec![("bob".to_owned(), 20, 1), ("alice".to_owned(), 10, 2)]
+    );
+    assert_eq!(
+        board(&after),
+        vec![
+            ("bob".to_owned(), 20, 1),
+            ("alice".to_owned(), 10, 2),
+            ("carol".to_owned(), 5, 3)
+        ]
+    );
+    assert_eq!(
+        board(&limited),
+        vec![("bob".to_owned(), 20, 1)],
+        "each limit has its own answer"
+    );
 }
