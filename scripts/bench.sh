@@ -56,19 +56,25 @@ pick_ports() {
     base=$(( 20000 + RANDOM % 20000 ))
     gateway_port=$(( base + 5 ))
     static_port=$(( base + 6 ))
+    fanout_port=$(( base + 20 ))
+    peer_port=$(( base + 30 ))
     ports_free "$base" $((base + 1)) $((base + 2)) $((base + 10)) $((base + 11)) $((base + 12)) \
-      "$gateway_port" "$static_port" && return 0
+      "$gateway_port" "$static_port" "$fanout_port" "$peer_port" $((peer_port + 1)) && return 0
   done
   echo "no free ports found" >&2
   exit 1
 }
 
 static_pid=""
+fanout_pid=""
+peer_dir="$stack/sockudo"
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
   set +e
   "$root/scripts/stack.sh" stop "$stack" >/dev/null 2>&1
   [ -n "$static_pid" ] && kill "$static_pid" 2>/dev/null
+  [ -n "$fanout_pid" ] && kill "$fanout_pid" 2>/dev/null
+  [ -f "$peer_dir/pid" ] && "$root/scripts/peer-sockudo.sh" stop "$peer_dir" 2>/dev/null
   psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
   psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $ceiling_db WITH (FORCE)" >/dev/null 2>&1
   redis-cli --scan --pattern "$board_prefix*" 2>/dev/null | xargs -r redis-cli del >/dev/null 2>&1
@@ -103,11 +109,29 @@ bench=("$root/target/$profile/scoreboard-bench" --base-url "$gateway" --database
 # backends, redis-server, RabbitMQ's Erlang VM), whose CPU and peak memory the report shows too.
 { cat "$stack/pids"; pgrep -o -x postgres; pgrep -o -x redis-server; pgrep -o -x beam.smp; } > "$stack/all-pids" || true
 
+status=0
+# Fan-out: a notifier of its own (its own exchange and Redis board, started after the stack's load), watched
+# by scoreboard-fanout; `counts` ascending, `broadcasts` per count.
+fanout_notifier() { # counts broadcasts
+  env DATABASE_URL="$url" NOTIFIER_BIND_ADDR="127.0.0.1:$fanout_port" NOTIFIER_REPLICA_ID="fanout-$$" \
+    REDIS_BOARD_PREFIX="$board_prefix-fanout" AMQP_PREFIX=scoreboard-bench-fanout WS_ALLOWED_ORIGINS='*' \
+    WS_MAX_CONNECTIONS=100000 RUST_LOG=warn "$root/target/$profile/scoreboard-notifier" serve \
+    > "$stack/fanout-notifier.log" 2>&1 &
+  fanout_pid=$!
+  for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$fanout_port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+  "$root/target/$profile/scoreboard-fanout" --server scoreboard --ws-url "ws://127.0.0.1:$fanout_port/ws" \
+    --watchers "$1" --broadcasts "$2" --amqp-prefix scoreboard-bench-fanout --pid "$fanout_pid" \
+    --json "$out/fanout-notifier.json" || status=1
+  kill "$fanout_pid"; wait "$fanout_pid" 2>/dev/null || true; fanout_pid=""
+}
+
 if $smoke; then
   "${bench[@]}" --label smoke-closed --users 50 --hot-users 5 --hot-every 3 --concurrency 8 --duration 4 --watchers 5 \
     --settle 10 --json "$out/smoke-closed.json"
   "${bench[@]}" --label smoke-open --users 50 --hot-users 5 --hot-every 3 --rate 40 --duration 3 --watchers 5 \
     --settle 10 --json "$out/smoke-open.json"
+  fanout_notifier 20,50 3
+  [ $status = 0 ] || { echo "== smoke benchmark: fan-out watchers missed a broadcast" >&2; exit 1; }
   echo "== smoke benchmark: all checks passed"
   exit 0
 fi
@@ -115,7 +139,6 @@ fi
 duration=${BENCH_DURATION:-30}
 concurrency=${BENCH_CONCURRENCY:-32}
 users=${BENCH_USERS:-2000}
-status=0
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
   "$(psql "$url" -tAc 'SHOW server_version' | sed 's/ .*//') PostgreSQL, Redis $(redis-cli info server | tr -d "\r" | sed -n "s/^redis_version://p")," \
   "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -127,6 +150,14 @@ half=$(python3 -c 'import sys; print(round(float(sys.argv[1]) / 2, 1))' "$max")
 echo "== open loop: $half redeems/s (half of $max), $duration s"
 "${bench[@]}" --label open-half --users "$users" --rate "$half" --duration "$duration" \
   --watchers "${BENCH_WATCHERS_OPEN:-1000}" --json "$out/open.json" || status=1
+# Latency against offered load: shorter open loops at other fractions of the maximum.
+sweep_duration=${BENCH_SWEEP_DURATION:-15}
+for percent in 25 75 100; do
+  rate=$(python3 -c 'import sys; print(round(float(sys.argv[1]) * int(sys.argv[2]) / 100, 1))' "$max" "$percent")
+  echo "== open loop: $rate redeems/s ($percent% of $max), $sweep_duration s, 200 watchers"
+  "${bench[@]}" --label "open-$percent" --users "$users" --rate "$rate" --duration "$sweep_duration" \
+    --watchers 200 --json "$out/open-$percent.json" || status=1
+done
 
 # The redeem alone (keys pre-minted in PostgreSQL, no start/complete, no watchers), players chosen evenly
 # like pgbench's users, at pgbench's concurrency: first direct to one score replica (no nginx), then
@@ -210,6 +241,28 @@ pg=$(pgbench -n -M extended -c "$concurrency" -j 2 -t "$per_client" -D i=0 -f be
 pg_tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$pg")
 pg_lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$pg")
 
+# Fan-out to many watchers: our notifier, then Sockudo (a Pusher-protocol server) with the same watcher
+# client and a frame of the notifier's snapshot size, each alone on the machine.
+fanout_counts=${BENCH_FANOUT_WATCHERS:-1000,2500,5000,10000}
+fanout_broadcasts=${BENCH_FANOUT_BROADCASTS:-20}
+echo "== fan-out: notifier, $fanout_counts watchers, $fanout_broadcasts broadcasts each"
+fanout_notifier "$fanout_counts" "$fanout_broadcasts"
+if [ "${BENCH_FANOUT_PEER:-sockudo}" = sockudo ]; then
+  "$root/scripts/peer-sockudo.sh" install
+  rm -rf "$peer_dir"
+  eval "$("$root/scripts/peer-sockudo.sh" start "$peer_dir" "$peer_port")"
+  frame=$(python3 -c 'import json, sys; print(max(s["frame_bytes"] for s in json.load(open(sys.argv[1]))["steps"]))' \
+    "$out/fanout-notifier.json")
+  peer_bin=$(command -v sockudo || echo "$HOME/.cargo/bin/sockudo")
+  echo "== fan-out: $("$peer_bin" --version), $fanout_counts watchers, $fanout_broadcasts broadcasts of $frame bytes"
+  "$root/target/$profile/scoreboard-fanout" --server pusher \
+    --ws-url "ws://127.0.0.1:$peer_port/app/$SOCKUDO_APP_KEY?protocol=7&client=scoreboard-fanout&version=1.0" \
+    --rest-url "http://127.0.0.1:$peer_port" --app-id "$SOCKUDO_APP_ID" --app-secret "$SOCKUDO_APP_SECRET" \
+    --frame-bytes "$frame" --watchers "$fanout_counts" --broadcasts "$fanout_broadcasts" \
+    --pid "$(cat "$peer_dir/pid")" --json "$out/fanout-sockudo.json" || status=1
+  "$root/scripts/peer-sockudo.sh" stop "$peer_dir"
+fi
+
 python3 - "$out" "$(wrk_rps "$ours")" "$(wrk_p99 "$ours")" "$(wrk_rps "$static")" "$(wrk_p99 "$static")" \
   "$redis_rps" "$pg_tps" "$pg_lat" "$concurrency" <<'PY'
 import json, sys
@@ -255,6 +308,42 @@ print(f"| open loop: end-to-end p50 / p99 ({opened['watchers']} watchers, "
       f"{f(o['end_to_end']['p50_ms'])} / {f(o['end_to_end']['p99_ms'])} ms | target p99 < 100 ms | |")
 print(f"| open loop: fan-out p50 / p99 ({opened['fan_out_versions']} versions) | "
       f"{f(o['fan_out']['p50_ms'])} / {f(o['fan_out']['p99_ms'])} ms | | |")
+for pct in (25, 75, 100):
+    try:
+        sweep = json.load(open(f"{out}/open-{pct}.json"))
+    except FileNotFoundError:
+        continue
+    l = sweep["latency"]
+    print(f"| open loop at {pct}% ({sweep['target_rate']}/s, achieved {sweep['redeems_per_s']:,.1f}/s): redeem p50 / p99, "
+          f"end-to-end p99 | {f(l['redeem']['p50_ms'])} / {f(l['redeem']['p99_ms'])} ms, {f(l['end_to_end']['p99_ms'])} ms | | |")
+
+def steps(name):
+    try:
+        return {s["watchers"]: s for s in json.load(open(f"{out}/fanout-{name}.json"))["steps"]}
+    except FileNotFoundError:
+        return {}
+ours_fan, peer_fan = steps("notifier"), steps("sockudo")
+fan = []
+for n, mine in sorted(ours_fan.items()):
+    peer = peer_fan.get(n)
+    row = {"watchers": n, "notifier": mine, "sockudo": peer}
+    fan.append(row)
+    a = mine["last"]["p99_ms"]
+    kib = mine["per_connection_kib"]
+    if peer:
+        b = peer["last"]["p99_ms"]
+        row["ratio_last_p99"] = a / b if a is not None and b else None
+        print(f"| fan-out to {n:,} watchers, time to the last watcher p50 / p99 ({mine['broadcasts']} broadcasts, "
+              f"{mine['frame_bytes']} B frames): notifier vs Sockudo | {f(mine['last']['p50_ms'])} / {f(a)} ms | "
+              f"{f(peer['last']['p50_ms'])} / {f(b)} ms | {row['ratio_last_p99']:.2f}x (target <= 0.7x) |")
+        print(f"| memory per connection at {n:,} watchers: notifier vs Sockudo | {kib:,.1f} KiB | "
+              f"{peer['per_connection_kib']:,.1f} KiB | target < 30 KB |")
+    else:
+        print(f"| fan-out to {n:,} watchers, time to the last watcher p50 / p99: notifier | "
+              f"{f(mine['last']['p50_ms'])} / {f(a)} ms | | |")
+        print(f"| memory per connection at {n:,} watchers: notifier | {kib:,.1f} KiB | | target < 30 KB |")
+ceil["fan_out"] = fan
+json.dump(ceil, open(f"{out}/ceilings.json", "w"), indent=2)
 PY
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ $status = 0 ] || echo "== some correctness checks FAILED (see above)" >&2

@@ -12,9 +12,9 @@
 //! iteration is only `POST /api/scores/redeem` of that player's next key.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -27,8 +27,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-type Res<T> = Result<T, BoxError>;
+use scoreboard_bench::net::{open_socket, source_address};
+use scoreboard_bench::procs::{clock_ticks, read_pids, sample_process, ProcSample};
+use scoreboard_bench::stats::{hist, hist_json, hist_row, lock, micros, BoxError, Res};
 
 const USAGE: &str = "usage: scoreboard-bench --base-url URL --database-url URL (--rate R | --concurrency C)
   [--duration S=10] [--users N=2000] [--hot-users H=5] [--hot-every K=10] [--watchers N=0]
@@ -109,19 +110,6 @@ fn parse_args() -> Res<Args> {
         return Err("--redeem-only needs at least 1 key per player".into());
     }
     Ok(args)
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Microseconds, 1 us to 10 min, 3 significant digits.
-fn hist() -> Res<Histogram<u64>> {
-    Ok(Histogram::new_with_bounds(1, 600_000_000, 3)?)
-}
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }
 
 /// A hot user's redeem whose new rank was in the top 10, so watchers can see it.
@@ -336,28 +324,6 @@ fn parse_snapshot(text: &str, at: Instant, on_connect: bool) -> Option<Snap> {
     })
 }
 
-/// The gateway allows 50 WebSocket connections per client address; against a loopback gateway each
-/// group of 40 watchers connects from its own loopback source address (127.1.x.y), like separate clients.
-fn source_address(base_url: &str, index: usize) -> Option<IpAddr> {
-    let host = base_url.split("://").nth(1)?.split(['/', ':']).next()?;
-    let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    let group = index / 40;
-    loopback.then(|| IpAddr::V4(Ipv4Addr::new(127, 1, (group / 250) as u8, (group % 250 + 1) as u8)))
-}
-
-async fn open_socket(target: &str, source: Option<IpAddr>) -> Res<tokio::net::TcpStream> {
-    let address = tokio::net::lookup_host(target)
-        .await?
-        .find(SocketAddr::is_ipv4)
-        .ok_or("no IPv4 address")?;
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    if let Some(source) = source {
-        socket.bind(SocketAddr::new(source, 0))?;
-    }
-    socket.set_nodelay(true)?;
-    Ok(socket.connect(address).await?)
-}
-
 async fn watcher(
     url: String,
     origin: String,
@@ -416,101 +382,6 @@ async fn watcher(
             }
         }
     }
-}
-
-#[derive(Debug, Clone)]
-struct ProcSample {
-    pid: u32,
-    label: String,
-    ticks: u64,
-    hwm_kb: u64,
-    children: usize,
-}
-
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    Some(after.split_whitespace().map(str::to_string).collect())
-}
-
-/// utime + stime (clock ticks) and parent pid, from /proc/<pid>/stat.
-fn ticks_and_parent(pid: u32) -> Option<(u64, u32)> {
-    let f = stat_fields(pid)?;
-    let utime: u64 = f.get(11)?.parse().ok()?;
-    let stime: u64 = f.get(12)?.parse().ok()?;
-    Some((utime + stime, f.get(1)?.parse().ok()?))
-}
-
-fn hwm_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// The process and its direct children (nginx's workers), summed; peak RSS is the largest of them.
-fn sample_process(pid: u32) -> Option<ProcSample> {
-    let (mut ticks, _) = ticks_and_parent(pid)?;
-    let mut hwm = hwm_kb(pid);
-    let mut children = 0;
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for entry in dir.flatten() {
-            let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
-                continue;
-            };
-            if let Some((t, parent)) = ticks_and_parent(child) {
-                if parent == pid {
-                    ticks += t;
-                    hwm = hwm.max(hwm_kb(child));
-                    children += 1;
-                }
-            }
-        }
-    }
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let words: Vec<String> = cmdline
-        .split(|b| *b == 0)
-        .filter(|w| !w.is_empty())
-        .map(|w| String::from_utf8_lossy(w).into_owned())
-        .collect();
-    let first = words.first().map(String::as_str).unwrap_or_default();
-    // A process that rewrote its title (nginx: "nginx: master process /usr/sbin/nginx -c ...") keeps it.
-    let label = if first.contains(' ') {
-        first.split(" /").next().unwrap_or(first).to_string()
-    } else {
-        let name = first.rsplit('/').next().unwrap_or(first);
-        words
-            .get(1)
-            .map(|arg| format!("{name} {arg}"))
-            .unwrap_or_else(|| name.to_string())
-    };
-    Some(ProcSample {
-        pid,
-        label: label.trim().to_string(),
-        ticks,
-        hwm_kb: hwm,
-        children,
-    })
-}
-
-fn read_pids(file: &Option<String>) -> Vec<u32> {
-    file.as_ref()
-        .and_then(|f| std::fs::read_to_string(f).ok())
-        .map(|s| s.lines().filter_map(|l| l.trim().parse().ok()).collect())
-        .unwrap_or_default()
-}
-
-fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
 }
 
 #[derive(Debug, QueryableByName)]
@@ -633,35 +504,6 @@ async fn api_top10(sh: &Shared) -> Res<Vec<(String, i64)>> {
         .iter()
         .filter_map(|e| Some((e["user_id"].as_str()?.to_string(), e["score"].as_i64()?)))
         .collect())
-}
-
-fn pct(h: &Histogram<u64>, q: f64) -> f64 {
-    if h.is_empty() {
-        return f64::NAN;
-    }
-    h.value_at_quantile(q) as f64 / 1000.0
-}
-
-fn hist_json(h: &Histogram<u64>) -> Value {
-    let num = |v: f64| if v.is_nan() { Value::Null } else { json!(v) };
-    json!({"count": h.len(), "p50_ms": num(pct(h, 0.5)), "p95_ms": num(pct(h, 0.95)),
-           "p99_ms": num(pct(h, 0.99)), "max_ms": num(if h.is_empty() { f64::NAN } else { h.max() as f64 / 1000.0 })})
-}
-
-fn hist_row(name: &str, h: &Histogram<u64>) -> String {
-    let max = if h.is_empty() {
-        f64::NAN
-    } else {
-        h.max() as f64 / 1000.0
-    };
-    format!(
-        "{name:<38} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-        h.len(),
-        pct(h, 0.5),
-        pct(h, 0.95),
-        pct(h, 0.99),
-        max
-    )
 }
 
 async fn sign_in(client: &reqwest::Client, base: &str, ids: &[String]) -> Res<Vec<String>> {
