@@ -156,7 +156,8 @@ for percent in 25 75 100; do
   rate=$(python3 -c 'import sys; print(round(float(sys.argv[1]) * int(sys.argv[2]) / 100, 1))' "$max" "$percent")
   echo "== open loop: $rate redeems/s ($percent% of $max), $sweep_duration s, 200 watchers"
   "${bench[@]}" --label "open-$percent" --users "$users" --rate "$rate" --duration "$sweep_duration" \
-    --watchers 200 --json "$out/open-$percent.json" || status=1
+    --watchers 200 --overload "$([ "$percent" = 100 ] && echo true || echo false)" --json "$out/open-$percent.json" \
+    || status=1
 done
 
 # The redeem alone (keys pre-minted in PostgreSQL, no start/complete, no watchers), players chosen evenly
@@ -314,8 +315,14 @@ for pct in (25, 75, 100):
     except FileNotFoundError:
         continue
     l = sweep["latency"]
-    print(f"| open loop at {pct}% ({sweep['target_rate']}/s, achieved {sweep['redeems_per_s']:,.1f}/s): redeem p50 / p99, "
-          f"end-to-end p99 | {f(l['redeem']['p50_ms'])} / {f(l['redeem']['p99_ms'])} ms, {f(l['end_to_end']['p99_ms'])} ms | | |")
+    failed = sum(sweep["failed_requests"].values())
+    print(f"| open loop at {pct}% ({sweep['target_rate']}/s, achieved {sweep['redeems_per_s']:,.1f}/s"
+          f"{f', {failed} failed requests' if failed else ''}): redeem p50 / p99, end-to-end p50 / p99 | "
+          f"{f(l['redeem']['p50_ms'])} / {f(l['redeem']['p99_ms'])} ms, "
+          f"{f(l['end_to_end']['p50_ms'])} / {f(l['end_to_end']['p99_ms'])} ms | | |")
+for name, run in (("closed loop", closed), ("open loop at half", opened), ("redeem-only direct", direct), ("redeem-only via gateway", gw)):
+    if run.get("database_commits") is not None and run["redeems"]:
+        print(f"| PostgreSQL transactions per redeem, {name} | {run['database_commits'] / run['redeems']:.2f} | | |")
 
 def steps(name):
     try:

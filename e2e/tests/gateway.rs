@@ -71,6 +71,7 @@ async fn start_system() -> System {
                 batch_size: 50,
                 lease: Duration::from_secs(30),
                 sweep_every: Duration::from_millis(200),
+                linger: Duration::from_millis(5),
             }),
         })
         .expect("score service");

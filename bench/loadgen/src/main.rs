@@ -34,7 +34,8 @@ use scoreboard_bench::stats::{hist, hist_json, hist_row, lock, micros, BoxError,
 const USAGE: &str = "usage: scoreboard-bench --base-url URL --database-url URL (--rate R | --concurrency C)
   [--duration S=10] [--users N=2000] [--hot-users H=5] [--hot-every K=10] [--watchers N=0]
   [--user-prefix P=bench-] [--settle S=15] [--origin URL] [--pids-file FILE] [--json FILE] [--label TEXT]
-  [--redeem-only N (keys pre-minted per player; iterations only redeem)] [--sign-in-url URL=base URL]";
+  [--redeem-only N (keys pre-minted per player; iterations only redeem)] [--sign-in-url URL=base URL]
+  [--overload true (failed requests are reported, not a failed check: a run at or past the maximum)]";
 
 #[derive(Debug, Clone)]
 struct Args {
@@ -57,6 +58,9 @@ struct Args {
     redeem_only: Option<u64>,
     /// Where `POST /api/dev/token` is served (the gateway), when `--base-url` is a score replica.
     sign_in_url: String,
+    /// Offered load at or past the maximum: requests that fail (a pool timeout's 503) are expected and
+    /// reported; every other check still decides.
+    overload: bool,
 }
 
 fn parse_args() -> Res<Args> {
@@ -95,6 +99,7 @@ fn parse_args() -> Res<Args> {
         sign_in_url: take("sign-in-url")
             .map(|u| u.trim_end_matches('/').to_string())
             .unwrap_or_else(|| base_url.clone()),
+        overload: take("overload").map(|v| v.parse()).transpose()?.unwrap_or(false),
         base_url,
     };
     if let Some(extra) = map.keys().next() {
@@ -415,6 +420,16 @@ fn sql_top10(url: &str) -> Res<Vec<(String, i64)>> {
         .collect())
 }
 
+/// Transactions committed in the database so far (PostgreSQL's cumulative statistics, which backends
+/// report about once a second).
+fn database_commits(url: &str) -> Res<i64> {
+    let mut conn = PgConnection::establish(url)?;
+    let rows: Vec<Count> =
+        diesel::sql_query("SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()")
+            .load(&mut conn)?;
+    Ok(rows.first().map(|r| r.n).unwrap_or(0))
+}
+
 fn double_redemptions(url: &str) -> Res<i64> {
     let mut conn = PgConnection::establish(url)?;
     let rows: Vec<Count> = diesel::sql_query(
@@ -664,6 +679,8 @@ async fn run(args: Args) -> Res<bool> {
     let mut pids = read_pids(&args.pids_file);
     pids.push(std::process::id()); // the generator itself shares the machine
     let before: Vec<ProcSample> = pids.iter().filter_map(|p| sample_process(*p)).collect();
+    let url = args.database_url.clone();
+    let commits_before = blocking(move || database_commits(&url)).await?;
     let tck = clock_ticks();
     let only = if args.redeem_only.is_some() {
         ", redeem only"
@@ -760,6 +777,8 @@ async fn run(args: Args) -> Res<bool> {
     let elapsed = t0.elapsed().as_secs_f64();
     let after: Vec<ProcSample> = pids.iter().filter_map(|p| sample_process(*p)).collect();
     progress.abort();
+    let url = args.database_url.clone();
+    let commits = blocking(move || database_commits(&url)).await? - commits_before;
 
     // Settle, then check.
     let mut checks = Vec::new();
@@ -856,8 +875,16 @@ async fn run(args: Args) -> Res<bool> {
     let errors: u64 = rec.errors.values().sum();
     checks.push(Check {
         name: "redeems succeeded, no failed requests".into(),
-        ok: redeems > 0 && errors == 0,
-        detail: format!("{redeems} redeems, {errors} failed requests {:?}", rec.errors),
+        ok: redeems > 0 && (errors == 0 || args.overload),
+        detail: format!(
+            "{redeems} redeems, {errors} failed requests {:?}{}",
+            rec.errors,
+            if args.overload && errors > 0 {
+                " (overload run: reported, not failed)"
+            } else {
+                ""
+            }
+        ),
     });
 
     // End-to-end: redeem response -> each watcher's first snapshot holding that user at >= that score.
@@ -933,6 +960,15 @@ async fn run(args: Args) -> Res<bool> {
             receivers as f64 / versions.len() as f64
         }
     );
+    out += &format!(
+        "PostgreSQL: {commits} transactions committed in the run's database, {:.2} per redeem (redeems, starts, \
+         completes, outbox rounds, readiness probes)\n",
+        if redeems > 0 {
+            commits as f64 / redeems as f64
+        } else {
+            f64::NAN
+        }
+    );
     let mut procs = Vec::new();
     out += &format!(
         "{:<38} {:>8} {:>9} {:>9} {:>9}\n",
@@ -983,6 +1019,7 @@ async fn run(args: Args) -> Res<bool> {
             "watchers": args.watchers,
             "redeems": redeems,
             "redeems_per_s": throughput,
+            "database_commits": commits,
             "failed_requests": rec.errors,
             "latency": {
                 "start": hist_json(&rec.start),

@@ -45,21 +45,33 @@ pub fn lease_batch(
     Ok(rows)
 }
 
-/// Marks rows published: the broker confirmed them.
-pub fn mark_published(conn: &mut PgConnection, ids: &[Uuid], at: DateTime<Utc>) -> QueryResult<usize> {
-    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
-        .set((
-            outbox::published_at.eq(at),
-            outbox::leased_until.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(conn)
-}
-
-/// Gives leased rows back at once (the broker refused them), instead of waiting for the lease to run out.
-pub fn release(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<usize> {
-    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
-        .set(outbox::leased_until.eq(None::<DateTime<Utc>>))
-        .execute(conn)
+/// Records the outcome of a published batch in one transaction: `published` rows (the broker confirmed
+/// them) are marked published, `refused` rows are given back at once instead of waiting for their lease.
+///
+/// The commit does not wait for the WAL flush (`synchronous_commit = off` for this transaction only): if
+/// PostgreSQL crashes before the flush, the rows are simply published again, and consumers apply events
+/// idempotently. The redeem itself always commits synchronously.
+pub fn settle(conn: &mut PgConnection, published: &[Uuid], refused: &[Uuid], at: DateTime<Utc>) -> QueryResult<()> {
+    if published.is_empty() && refused.is_empty() {
+        return Ok(());
+    }
+    conn.transaction(|conn| {
+        diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
+        if !published.is_empty() {
+            diesel::update(outbox::table.filter(outbox::id.eq_any(published)))
+                .set((
+                    outbox::published_at.eq(at),
+                    outbox::leased_until.eq(None::<DateTime<Utc>>),
+                ))
+                .execute(conn)?;
+        }
+        if !refused.is_empty() {
+            diesel::update(outbox::table.filter(outbox::id.eq_any(refused)))
+                .set(outbox::leased_until.eq(None::<DateTime<Utc>>))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
 }
 
 /// How many rows wait to be published.

@@ -1,5 +1,6 @@
 //! Consumes `ScoreUpdated` from this replica's queue: applies each event to the Redis board (absolute,
-//! versioned, so duplicates and reordering are harmless), acknowledges it, and marks the snapshot dirty.
+//! versioned, so duplicates and reordering are harmless), acknowledges it, and marks the snapshot dirty
+//! when the event can change the top 10.
 //! A message that cannot be read is rejected without requeue and lands in the dead-letter queue; the
 //! queue's delivery limit does the same for one that keeps failing.
 
@@ -70,7 +71,9 @@ async fn session(settings: &ConsumerSettings, hub: &SnapshotHub, status: &Broker
             Ok(event) => {
                 tracing::debug!(user = %event.user_id, version = event.version, traceparent, "ScoreUpdated received");
                 hub.board().apply(&BoardUpdate::from(&event)).await;
-                hub.mark_dirty();
+                if hub.may_change_top(event.user_id.as_str(), event.score) {
+                    hub.mark_dirty();
+                }
                 delivery.ack(BasicAckOptions::default()).await
             }
             Err(reason) => {

@@ -66,6 +66,17 @@ impl SnapshotHub {
         self.dirty.notify_one();
     }
 
+    /// Whether `user_id` reaching `score` can change the top 10 shown now: when the board shows fewer
+    /// than 10, the user is on it, or the score reaches the 10th. Scores only grow, so the true 10th
+    /// score is never below the shown one, and a lower score cannot enter; skipping those events spares
+    /// a board read each and keeps the window free for the changes that matter.
+    pub fn may_change_top(&self, user_id: &str, score: i64) -> bool {
+        self.sender
+            .borrow()
+            .as_ref()
+            .is_none_or(|snapshot| can_enter(&snapshot.entries, user_id, score))
+    }
+
     pub fn subscribe(&self) -> watch::Receiver<Option<Arc<Snapshot>>> {
         self.sender.subscribe()
     }
@@ -116,19 +127,64 @@ impl SnapshotHub {
         true
     }
 
-    /// Runs forever: refreshes as soon as a change is marked, then at most once per `window` (marks that
-    /// arrive meanwhile are coalesced into one refresh at the window's end); also refreshes every
-    /// `refresh_every` so a missed event or a rebuilt Redis still converges. A lone change therefore goes
-    /// out at once, and a burst costs one snapshot per window.
+    /// Runs forever: refreshes as soon as a change is marked, and after each snapshot it publishes waits
+    /// out `window` (marks that arrive meanwhile are coalesced into one refresh at the window's end); also
+    /// refreshes every `refresh_every` so a missed event or a rebuilt Redis still converges. A lone change
+    /// therefore goes out at once, and a burst costs one snapshot per window.
     pub async fn run(self, window: Duration, refresh_every: Duration) {
         loop {
             tokio::select! {
                 () = self.dirty.notified() => {}
                 () = tokio::time::sleep(refresh_every) => {}
             }
-            self.refresh().await;
-            // `Notify` keeps one permit, so a mark made during this pause is not lost.
-            tokio::time::sleep(window).await;
+            if self.refresh().await {
+                // `Notify` keeps one permit, so a mark made during this pause is not lost.
+                tokio::time::sleep(window).await;
+            }
         }
+    }
+}
+
+/// Whether `user_id` at `score` can change a top 10 that shows `entries` (see
+/// [`SnapshotHub::may_change_top`]).
+fn can_enter(entries: &[BoardEntry], user_id: &str, score: i64) -> bool {
+    entries.len() < SNAPSHOT_SIZE
+        || entries.iter().any(|entry| entry.user_id == user_id)
+        || entries.last().is_some_and(|tenth| score >= tenth.score)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn board(scores: &[i64]) -> Vec<BoardEntry> {
+        scores
+            .iter()
+            .zip(1..)
+            .map(|(&score, rank)| BoardEntry {
+                rank,
+                user_id: format!("user{rank}"),
+                score,
+                reached_at: DateTime::<Utc>::UNIX_EPOCH,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_score_below_a_full_top_10_cannot_change_it() {
+        let full = board(&[100, 90, 80, 70, 60, 50, 40, 30, 20, 10]);
+        assert!(!can_enter(&full, "newcomer", 9));
+        assert!(
+            can_enter(&full, "newcomer", 10),
+            "a tie with the 10th may rank above it"
+        );
+        assert!(can_enter(&full, "user10", 11), "someone on the board moved");
+        assert!(can_enter(&full, "user3", 85), "someone on the board moved");
+    }
+
+    #[test]
+    fn any_score_can_enter_a_board_with_room() {
+        assert!(can_enter(&board(&[100, 90]), "newcomer", 1));
+        assert!(can_enter(&[], "newcomer", 1));
     }
 }

@@ -29,6 +29,9 @@ pub struct RelaySettings {
     pub lease: Duration,
     /// Sweep interval for rows nobody woke the relay for.
     pub sweep_every: Duration,
+    /// Pause after each drain, so that under load a round publishes the rows of many commits rather than
+    /// one or two; a commit after a quiet spell still goes out at once.
+    pub linger: Duration,
 }
 
 /// Wakes the relay after a commit; cheap to clone into handlers.
@@ -69,6 +72,8 @@ async fn session(pool: &PgPool, settings: &RelaySettings, wake: &OutboxWake, sta
         if let Err(error) = drain(pool, settings, &publisher).await {
             return error;
         }
+        // A wake during the pause is kept by `Notify` and starts the next drain right after it.
+        tokio::time::sleep(settings.linger).await;
         tokio::select! {
             () = wake.woken() => {}
             () = tokio::time::sleep(settings.sweep_every) => {}
@@ -116,9 +121,7 @@ async fn drain(pool: &PgPool, settings: &RelaySettings, publisher: &ConfirmedPub
         };
         let count = published.len();
         let marked = scoreboard_db::run_blocking(pool, move |conn| {
-            outbox::mark_published(conn, &published, Utc::now())?;
-            outbox::release(conn, &refused)?;
-            Ok(())
+            Ok(outbox::settle(conn, &published, &refused, Utc::now())?)
         })
         .await;
         if let Err(error) = marked {

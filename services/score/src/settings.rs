@@ -18,6 +18,7 @@
 //! | `OUTBOX_BATCH_SIZE` | `500` | rows published per confirmed batch |
 //! | `OUTBOX_SWEEP_MS` | `1000` | sweep interval for rows no commit woke the relay for |
 //! | `OUTBOX_LEASE_SECS` | `30` | how long a batch stays reserved for the replica publishing it |
+//! | `OUTBOX_LINGER_MS` | `5` | pause after each round, so that under load a round carries many commits |
 
 use std::time::Duration;
 
@@ -71,6 +72,7 @@ impl Settings {
                     batch_size: env.parse("OUTBOX_BATCH_SIZE", 500)?,
                     lease: Duration::from_secs(env.parse("OUTBOX_LEASE_SECS", 30)?),
                     sweep_every: Duration::from_millis(env.parse("OUTBOX_SWEEP_MS", 1000)?),
+                    linger: Duration::from_millis(env.parse("OUTBOX_LINGER_MS", 5)?),
                 })
             } else {
                 None

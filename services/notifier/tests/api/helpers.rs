@@ -231,6 +231,7 @@ pub async fn spawn_score(
             batch_size: 50,
             lease: Duration::from_secs(30),
             sweep_every: Duration::from_millis(200),
+            linger: Duration::from_millis(5),
         }),
     };
     let app = scoreboard_score::build(settings).expect("build score service");

@@ -63,6 +63,7 @@ pub fn relay(amqp_url: &str, topology: &scoreboard_messaging::Topology) -> score
         batch_size: 50,
         lease: Duration::from_secs(30),
         sweep_every: Duration::from_millis(200),
+        linger: Duration::from_millis(5),
     }
 }
 
