@@ -4,6 +4,9 @@
 //! window, and publishes a new snapshot only when the top 10 changed. Clients watch a `tokio::sync::watch`: each sees
 //! the newest snapshot, and one that falls behind skips the ones it missed instead of queueing them.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +19,9 @@ use uuid::Uuid;
 
 /// Entries in a snapshot.
 pub const SNAPSHOT_SIZE: usize = 10;
+
+/// What clients watch: the newest snapshot, once there is one.
+pub type SnapshotWatch = watch::Receiver<Option<Arc<Snapshot>>>;
 
 /// One published snapshot: its entries and the frame every client is sent.
 #[derive(Debug, Clone)]
@@ -43,7 +49,7 @@ pub struct SnapshotHub {
     board: Board,
     epoch: Uuid,
     dirty: Arc<Notify>,
-    sender: Arc<watch::Sender<Option<Arc<Snapshot>>>>,
+    sender: Arc<SnapshotSender>,
 }
 
 impl SnapshotHub {
@@ -77,8 +83,36 @@ impl SnapshotHub {
             .is_none_or(|snapshot| can_enter(&snapshot.entries, user_id, score))
     }
 
-    pub fn subscribe(&self) -> watch::Receiver<Option<Arc<Snapshot>>> {
+    pub fn subscribe(&self) -> SnapshotWatch {
         self.sender.subscribe()
+    }
+
+    /// Like [`subscribe`](Self::subscribe), for a task on this thread's local task set (an HTTP worker).
+    ///
+    /// Waking a task that lives on another thread costs a system call, and a snapshot wakes every client.
+    /// So each worker thread gets one forwarding task that receives snapshots from the hub and republishes
+    /// them into a channel of its own: a snapshot then costs one cross-thread wake per worker, and the
+    /// clients are woken on their own thread. Must be called inside a `LocalSet` (an actix worker).
+    pub fn subscribe_local(&self) -> SnapshotWatch {
+        WORKER_CHANNELS.with(|channels| {
+            if let Some(local) = channels.borrow().get(&self.epoch) {
+                return local.subscribe();
+            }
+            let local = Rc::new(watch::Sender::new(self.current()));
+            let receiver = local.subscribe();
+            channels.borrow_mut().insert(self.epoch, local.clone());
+            let mut upstream = self.sender.subscribe();
+            let epoch = self.epoch;
+            tokio::task::spawn_local(async move {
+                while upstream.changed().await.is_ok() {
+                    let snapshot = upstream.borrow_and_update().clone();
+                    local.send_replace(snapshot);
+                }
+                // The hub is gone: forget its channel, so its clients see it closed.
+                WORKER_CHANNELS.with(|channels| channels.borrow_mut().remove(&epoch));
+            });
+            receiver
+        })
     }
 
     pub fn current(&self) -> Option<Arc<Snapshot>> {
@@ -143,6 +177,14 @@ impl SnapshotHub {
             }
         }
     }
+}
+
+type SnapshotSender = watch::Sender<Option<Arc<Snapshot>>>;
+
+thread_local! {
+    /// Per worker thread, the local snapshot channel of each hub (by epoch), fed by its forwarding task.
+    static WORKER_CHANNELS: RefCell<HashMap<Uuid, Rc<SnapshotSender>>> =
+        RefCell::new(HashMap::new());
 }
 
 /// Whether `user_id` at `score` can change a top 10 that shows `entries` (see

@@ -18,7 +18,7 @@ use scoreboard_auth::JwtVerifier;
 use scoreboard_http::{ApiError, ErrorCode};
 use serde_json::json;
 
-use crate::hub::{Snapshot, SnapshotHub};
+use crate::hub::{Snapshot, SnapshotHub, SnapshotWatch};
 use crate::settings::WsSettings;
 
 /// The subprotocol clients ask for; a token rides along as a second one, `bearer.<jwt>`, because
@@ -112,7 +112,7 @@ pub async fn connect(
     let stream = stream.max_frame_size(state.settings.max_frame_bytes);
     let client = Client {
         session,
-        snapshots: hub.subscribe(),
+        snapshots: hub.subscribe_local(),
         settings: state.settings.clone(),
         dropped_slow: state.dropped_slow.clone(),
         _slot: slot,
@@ -132,7 +132,7 @@ pub async fn stats(hub: web::Data<SnapshotHub>, state: web::Data<WsState>) -> Ht
 
 struct Client {
     session: actix_ws::Session,
-    snapshots: tokio::sync::watch::Receiver<Option<Arc<Snapshot>>>,
+    snapshots: SnapshotWatch,
     settings: WsSettings,
     dropped_slow: Arc<AtomicU64>,
     _slot: ConnectionSlot,
