@@ -10,6 +10,11 @@ use tracing_actix_web::TracingLogger;
 
 use crate::{json_config, not_found, path_config, query_config, request_id_header};
 
+/// How long an idle keep-alive connection stays open. Longer than any proxy in front keeps its idle
+/// upstream connections (the gateway: 60 s), so the proxy always closes first: when the server closed
+/// first, a request the proxy sent at that moment met a closed connection and the client got a 502/503.
+pub const IDLE_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(75);
+
 /// Where and how to listen.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
@@ -85,6 +90,7 @@ where
         }
     })
     .workers(options.workers.max(1))
+    .keep_alive(IDLE_KEEP_ALIVE)
     .shutdown_timeout(10)
     .listen(listener)?
     .run();
