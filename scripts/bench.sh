@@ -52,8 +52,11 @@ for p in map(int, sys.argv[1:]):
 PY
 }
 pick_ports() {
+  # Below the ephemeral range, where the generator's own connections could take a port meanwhile.
+  local ephemeral_low
+  ephemeral_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
   for _ in $(seq 1 50); do
-    base=$(( 20000 + RANDOM % 20000 ))
+    base=$(( 10000 + RANDOM % (ephemeral_low - 10100) ))
     gateway_port=$(( base + 5 ))
     static_port=$(( base + 6 ))
     fanout_port=$(( base + 20 ))
@@ -110,19 +113,33 @@ bench=("$root/target/$profile/scoreboard-bench" --base-url "$gateway" --database
 { cat "$stack/pids"; pgrep -o -x postgres; pgrep -o -x redis-server; pgrep -o -x beam.smp; } > "$stack/all-pids" || true
 
 status=0
-# Fan-out: a notifier of its own (its own exchange and Redis board, started after the stack's load), watched
-# by scoreboard-fanout; `counts` ascending, `broadcasts` per count.
-fanout_notifier() { # counts broadcasts
+# Fan-out: a notifier of its own (its own exchange and Redis board, started after the stack's load) and,
+# in the full run, Sockudo (a Pusher-protocol server); both are watched by scoreboard-fanout, alternating
+# at each watcher count so that both meet the same machine.
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+start_fanout_notifier() {
   env DATABASE_URL="$url" NOTIFIER_BIND_ADDR="127.0.0.1:$fanout_port" NOTIFIER_REPLICA_ID="fanout-$$" \
     REDIS_BOARD_PREFIX="$board_prefix-fanout" AMQP_PREFIX=scoreboard-bench-fanout WS_ALLOWED_ORIGINS='*' \
     WS_MAX_CONNECTIONS=100000 RUST_LOG=warn "$root/target/$profile/scoreboard-notifier" serve \
     > "$stack/fanout-notifier.log" 2>&1 &
   fanout_pid=$!
   for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$fanout_port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+  if ! kill -0 "$fanout_pid" 2>/dev/null; then
+    echo "the fan-out notifier did not start:" >&2
+    tail -n 5 "$stack/fanout-notifier.log" >&2
+    exit 1
+  fi
+  fanout_idle=$(rss_kib "$fanout_pid")
+}
+stop_fanout_notifier() {
+  kill "$fanout_pid" 2>/dev/null || true
+  wait "$fanout_pid" 2>/dev/null || true
+  fanout_pid=""
+}
+fanout_notifier() { # watchers broadcasts json
   "$root/target/$profile/scoreboard-fanout" --server scoreboard --ws-url "ws://127.0.0.1:$fanout_port/ws" \
     --watchers "$1" --broadcasts "$2" --amqp-prefix scoreboard-bench-fanout --pid "$fanout_pid" \
-    --json "$out/fanout-notifier.json" || status=1
-  kill "$fanout_pid"; wait "$fanout_pid" 2>/dev/null || true; fanout_pid=""
+    --baseline-rss-kib "$fanout_idle" --json "$3" || status=1
 }
 
 if $smoke; then
@@ -130,7 +147,9 @@ if $smoke; then
     --settle 10 --json "$out/smoke-closed.json"
   "${bench[@]}" --label smoke-open --users 50 --hot-users 5 --hot-every 3 --rate 40 --duration 3 --watchers 5 \
     --settle 10 --json "$out/smoke-open.json"
-  fanout_notifier 20,50 3
+  start_fanout_notifier
+  fanout_notifier 20,50 3 "$out/smoke-fanout.json"
+  stop_fanout_notifier
   [ $status = 0 ] || { echo "== smoke benchmark: fan-out watchers missed a broadcast" >&2; exit 1; }
   echo "== smoke benchmark: all checks passed"
   exit 0
@@ -242,27 +261,50 @@ pg=$(pgbench -n -M extended -c "$concurrency" -j 2 -t "$per_client" -D i=0 -f be
 pg_tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$pg")
 pg_lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$pg")
 
-# Fan-out to many watchers: our notifier, then Sockudo (a Pusher-protocol server) with the same watcher
-# client and a frame of the notifier's snapshot size, each alone on the machine.
+# Fan-out to many watchers: the notifier and Sockudo, each alone on the machine with the same watcher
+# client and a frame of the notifier's snapshot size, alternating at each watcher count.
 fanout_counts=${BENCH_FANOUT_WATCHERS:-1000,2500,5000,10000}
 fanout_broadcasts=${BENCH_FANOUT_BROADCASTS:-20}
-echo "== fan-out: notifier, $fanout_counts watchers, $fanout_broadcasts broadcasts each"
-fanout_notifier "$fanout_counts" "$fanout_broadcasts"
-if [ "${BENCH_FANOUT_PEER:-sockudo}" = sockudo ]; then
+peer=${BENCH_FANOUT_PEER:-sockudo}
+start_fanout_notifier
+if [ "$peer" = sockudo ]; then
   "$root/scripts/peer-sockudo.sh" install
   rm -rf "$peer_dir"
   eval "$("$root/scripts/peer-sockudo.sh" start "$peer_dir" "$peer_port")"
-  frame=$(python3 -c 'import json, sys; print(max(s["frame_bytes"] for s in json.load(open(sys.argv[1]))["steps"]))' \
-    "$out/fanout-notifier.json")
+  peer_pid=$(cat "$peer_dir/pid")
+  peer_idle=$(rss_kib "$peer_pid")
   peer_bin=$(command -v sockudo || echo "$HOME/.cargo/bin/sockudo")
-  echo "== fan-out: $("$peer_bin" --version), $fanout_counts watchers, $fanout_broadcasts broadcasts of $frame bytes"
-  "$root/target/$profile/scoreboard-fanout" --server pusher \
-    --ws-url "ws://127.0.0.1:$peer_port/app/$SOCKUDO_APP_KEY?protocol=7&client=scoreboard-fanout&version=1.0" \
-    --rest-url "http://127.0.0.1:$peer_port" --app-id "$SOCKUDO_APP_ID" --app-secret "$SOCKUDO_APP_SECRET" \
-    --frame-bytes "$frame" --watchers "$fanout_counts" --broadcasts "$fanout_broadcasts" \
-    --pid "$(cat "$peer_dir/pid")" --json "$out/fanout-sockudo.json" || status=1
-  "$root/scripts/peer-sockudo.sh" stop "$peer_dir"
+  echo "== fan-out: the notifier and $("$peer_bin" --version), $fanout_counts watchers, $fanout_broadcasts broadcasts each"
+else
+  echo "== fan-out: the notifier, $fanout_counts watchers, $fanout_broadcasts broadcasts each"
 fi
+for n in ${fanout_counts//,/ }; do
+  fanout_notifier "$n" "$fanout_broadcasts" "$out/fanout-notifier-$n.json"
+  if [ "$peer" = sockudo ]; then
+    frame=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["steps"][0]["frame_bytes"])' \
+      "$out/fanout-notifier-$n.json")
+    "$root/target/$profile/scoreboard-fanout" --server pusher \
+      --ws-url "ws://127.0.0.1:$peer_port/app/$SOCKUDO_APP_KEY?protocol=7&client=scoreboard-fanout&version=1.0" \
+      --rest-url "http://127.0.0.1:$peer_port" --app-id "$SOCKUDO_APP_ID" --app-secret "$SOCKUDO_APP_SECRET" \
+      --frame-bytes "$frame" --watchers "$n" --broadcasts "$fanout_broadcasts" --pid "$peer_pid" \
+      --baseline-rss-kib "$peer_idle" --json "$out/fanout-sockudo-$n.json" || status=1
+  fi
+done
+stop_fanout_notifier
+if [ "$peer" = sockudo ]; then "$root/scripts/peer-sockudo.sh" stop "$peer_dir"; fi
+# One report per server, its steps in watcher order.
+python3 - "$out" "$fanout_counts" <<'PY'
+import json, sys
+out, counts = sys.argv[1], [int(n) for n in sys.argv[2].split(",")]
+for name in ("notifier", "sockudo"):
+    try:
+        parts = [json.load(open(f"{out}/fanout-{name}-{n}.json")) for n in counts]
+    except FileNotFoundError:
+        continue
+    json.dump({"label": parts[0]["label"], "server": parts[0]["server"],
+               "steps": [step for part in parts for step in part["steps"]]},
+              open(f"{out}/fanout-{name}.json", "w"), indent=2)
+PY
 
 python3 - "$out" "$(wrk_rps "$ours")" "$(wrk_p99 "$ours")" "$(wrk_rps "$static")" "$(wrk_p99 "$static")" \
   "$redis_rps" "$pg_tps" "$pg_lat" "$concurrency" <<'PY'
@@ -352,6 +394,11 @@ for n, mine in sorted(ours_fan.items()):
 ceil["fan_out"] = fan
 json.dump(ceil, open(f"{out}/ceilings.json", "w"), indent=2)
 PY
+if python3 -c 'import matplotlib' 2>/dev/null || python3 -m pip install -q matplotlib >/dev/null 2>&1; then
+  python3 "$root/bench/plot.py" "$out" "$out/benchmarks.png"
+else
+  echo "(no plot: matplotlib is not installed and could not be; pip install matplotlib)"
+fi
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 [ $status = 0 ] || echo "== some correctness checks FAILED (see above)" >&2
 exit $status

@@ -40,7 +40,8 @@ use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
 const USAGE: &str = "usage: scoreboard-fanout --server scoreboard|pusher --ws-url URL --watchers N[,N...]
-  [--broadcasts 20] [--gap-ms 100] [--timeout-ms 10000] [--pid PID] [--json FILE] [--label NAME]
+  [--broadcasts 20] [--gap-ms 100] [--timeout-ms 10000] [--pid PID] [--baseline-rss-kib N] [--json FILE]
+  [--label NAME]
   scoreboard: --amqp-url URL --amqp-prefix PREFIX [--origin ORIGIN]
   pusher:     --rest-url URL --app-id ID --app-secret SECRET [--channel board] --frame-bytes N";
 
@@ -48,8 +49,6 @@ const USAGE: &str = "usage: scoreboard-fanout --server scoreboard|pusher --ws-ur
 const CONNECTS_IN_FLIGHT: usize = 256;
 /// Marks the broadcast a frame answers: `fo-` and six digits.
 const MARKER: &str = "fo-";
-/// Scores of marker users start here, far above any real score, so each broadcast tops the board.
-const MARKER_SCORE_BASE: i64 = 1_000_000_000_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Server {
@@ -66,6 +65,8 @@ struct Args {
     gap: Duration,
     timeout: Duration,
     pid: Option<u32>,
+    /// The server's resident memory before it had any watcher; read at start when not given.
+    baseline_rss_kib: Option<u64>,
     json: Option<String>,
     label: String,
     amqp_url: String,
@@ -87,6 +88,7 @@ fn parse_args() -> Res<Args> {
         gap: Duration::from_millis(100),
         timeout: Duration::from_secs(10),
         pid: None,
+        baseline_rss_kib: None,
         json: None,
         label: String::new(),
         amqp_url: "amqp://guest:guest@127.0.0.1:5672/%2f".into(),
@@ -120,6 +122,7 @@ fn parse_args() -> Res<Args> {
             "--gap-ms" => args.gap = Duration::from_millis(value()?.parse()?),
             "--timeout-ms" => args.timeout = Duration::from_millis(value()?.parse()?),
             "--pid" => args.pid = Some(value()?.parse()?),
+            "--baseline-rss-kib" => args.baseline_rss_kib = Some(value()?.parse()?),
             "--json" => args.json = Some(value()?),
             "--label" => args.label = value()?,
             "--amqp-url" => args.amqp_url = value()?,
@@ -320,7 +323,8 @@ impl Trigger {
                     event_id: Uuid::new_v4(),
                     schema_version: SCORE_UPDATED_SCHEMA_VERSION,
                     user_id: UserId::parse(&marker(run, seq))?,
-                    score: MARKER_SCORE_BASE + i64::try_from(run)? * 1_000 + i64::try_from(seq)?,
+                    // Above any real score, and above every earlier step's: each broadcast tops the board.
+                    score: i64::try_from(run)? * 1_000 + i64::try_from(seq)?,
                     delta: 1,
                     reached_at: Utc::now(),
                     version: 1,
@@ -405,7 +409,9 @@ async fn wait_until(deadline: Instant, done: impl Fn() -> bool) -> bool {
 }
 
 /// One step: `watchers` connected, `broadcasts` sent one after another.
-async fn step(args: &Args, trigger: &Trigger, run: u64, watchers: usize, rss_before_kib: u64) -> Res<Value> {
+async fn step(args: &Args, trigger: &Trigger, watchers: usize, rss_before_kib: u64) -> Res<Value> {
+    // Milliseconds since the epoch: distinct and growing across steps and invocations on one board.
+    let run = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
     let progress = Arc::new(Progress {
         received: (0..args.broadcasts).map(|_| AtomicUsize::new(0)).collect(),
         connected: AtomicUsize::new(0),
@@ -522,18 +528,18 @@ async fn step(args: &Args, trigger: &Trigger, run: u64, watchers: usize, rss_bef
 
 async fn run(args: Args) -> Res<bool> {
     let trigger = Trigger::open(&args).await?;
-    // Distinct per invocation and per step, so marker users never collide on one board.
-    let run = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() % 1_000_000;
     // The server's memory before any watcher, taken once: every step's figure is against it.
-    let (rss_idle_kib, _) = args.pid.map_or((0, 0), memory_kib);
+    let rss_idle_kib = args
+        .baseline_rss_kib
+        .unwrap_or_else(|| args.pid.map_or(0, |pid| memory_kib(pid).0));
     println!(
         "{:<38} {:>8} {:>9} {:>9} {:>9} {:>9}",
         "time to reach watchers (ms)", "count", "p50", "p95", "p99", "max"
     );
     let mut steps = Vec::new();
     let mut complete = true;
-    for (index, &watchers) in args.watchers.iter().enumerate() {
-        let result = step(&args, &trigger, run * 100 + index as u64, watchers, rss_idle_kib).await?;
+    for &watchers in &args.watchers {
+        let result = step(&args, &trigger, watchers, rss_idle_kib).await?;
         complete &= result["connected"] == watchers && result["missed_arrivals"] == 0;
         steps.push(result);
     }
