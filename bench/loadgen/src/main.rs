@@ -11,6 +11,7 @@
 //! (hot players more, in proportion to their share of the iterations) directly in PostgreSQL, then each
 //! iteration is only `POST /api/scores/redeem` of that player's next key.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -310,21 +311,39 @@ struct WatcherState {
     closed: Option<String>,
 }
 
+/// A snapshot frame as sent, read without building a JSON tree (a watcher reads thousands a second).
+#[derive(serde::Deserialize)]
+struct WireSnapshot<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    epoch: Cow<'a, str>,
+    version: u64,
+    #[serde(borrow)]
+    entries: Vec<WireEntry<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct WireEntry<'a> {
+    #[serde(borrow)]
+    user_id: Cow<'a, str>,
+    score: i64,
+}
+
 fn parse_snapshot(text: &str, at: Instant, on_connect: bool) -> Option<Snap> {
-    let v: Value = serde_json::from_str(text).ok()?;
-    if v["type"] != "snapshot" {
+    let wire: WireSnapshot<'_> = serde_json::from_str(text).ok()?;
+    if wire.kind != "snapshot" {
         return None;
     }
-    let entries = v["entries"]
-        .as_array()?
-        .iter()
-        .filter_map(|e| Some((e["user_id"].as_str()?.to_string(), e["score"].as_i64()?)))
-        .collect();
     Some(Snap {
         at,
-        epoch: v["epoch"].as_str().unwrap_or_default().to_string(),
-        version: v["version"].as_u64().unwrap_or_default(),
-        entries,
+        epoch: wire.epoch.into_owned(),
+        version: wire.version,
+        entries: wire
+            .entries
+            .into_iter()
+            .map(|entry| (entry.user_id.into_owned(), entry.score))
+            .collect(),
         on_connect,
     })
 }
