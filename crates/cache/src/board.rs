@@ -88,6 +88,25 @@ impl Board {
         }
     }
 
+    /// Applies a burst of committed changes in one Redis round trip; like [`apply`](Self::apply) it never
+    /// fails, and a Redis error marks the board for rebuild.
+    pub async fn apply_all(&self, updates: &[BoardUpdate]) {
+        match updates {
+            [] => {}
+            [update] => self.apply(update).await,
+            _ => {
+                if let Err(err) = self.cache.apply_many(updates).await {
+                    tracing::warn!(
+                        error = %report(&err),
+                        updates = updates.len(),
+                        "could not apply score updates to Redis; reading PostgreSQL until the board is rebuilt"
+                    );
+                    self.mark_stale();
+                }
+            }
+        }
+    }
+
     /// The first `n` users in leaderboard order, ranked from 1: from Redis when it holds the current
     /// board (building it first if needed), otherwise from PostgreSQL.
     pub async fn top(&self, n: usize) -> Result<Vec<BoardEntry>, DbError> {

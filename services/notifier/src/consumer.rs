@@ -1,18 +1,23 @@
 //! Consumes `ScoreUpdated` from this replica's queue: applies each event to the Redis board (absolute,
 //! versioned, so duplicates and reordering are harmless), acknowledges it, and marks the snapshot dirty
-//! when the event can change the top 10.
+//! when the event can change the top 10. Deliveries that have already arrived are handled together: one
+//! pipelined Redis round trip and one multiple ack for the burst.
 //! A message that cannot be read is rejected without requeue and lands in the dead-letter queue; the
 //! queue's delivery limit does the same for one that keeps failing.
 
-use futures_util::StreamExt as _;
+use futures_util::{FutureExt as _, StreamExt as _};
 use scoreboard_cache::BoardUpdate;
 use scoreboard_domain::{ScoreUpdated, SCORE_UPDATED_SCHEMA_VERSION};
+use scoreboard_messaging::lapin::message::Delivery;
 use scoreboard_messaging::lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
 use scoreboard_messaging::lapin::types::FieldTable;
 use scoreboard_messaging::{BrokerError, BrokerStatus, Topology};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::hub::SnapshotHub;
+
+/// Most deliveries handled together; stays below the prefetch, so a burst never waits for more.
+const MAX_BURST: usize = 64;
 
 /// What the consumer needs.
 #[derive(Debug, Clone)]
@@ -61,31 +66,53 @@ async fn session(settings: &ConsumerSettings, hub: &SnapshotHub, status: &Broker
     status.set_connected(true);
     // Whatever happened while disconnected, the board is re-read now.
     hub.mark_dirty();
-    while let Some(delivery) = consumer.next().await {
-        let delivery = match delivery {
-            Ok(delivery) => delivery,
-            Err(error) => return error,
-        };
-        let traceparent = scoreboard_messaging::traceparent_of(&delivery.properties);
-        let outcome = match parse(&delivery.data) {
-            Ok(event) => {
-                tracing::debug!(user = %event.user_id, version = event.version, traceparent, "ScoreUpdated received");
-                hub.board().apply(&BoardUpdate::from(&event)).await;
-                if hub.may_change_top(event.user_id.as_str(), event.score) {
-                    hub.mark_dirty();
-                }
-                delivery.ack(BasicAckOptions::default()).await
+    while let Some(first) = consumer.next().await {
+        // Whatever else has arrived already joins this one: one Redis round trip and one ack per burst.
+        let mut deliveries = vec![first];
+        while deliveries.len() < MAX_BURST {
+            match consumer.next().now_or_never() {
+                Some(Some(delivery)) => deliveries.push(delivery),
+                _ => break,
             }
-            Err(reason) => {
-                tracing::warn!(%reason, traceparent, "unreadable message sent to the dead-letter queue");
-                delivery.reject(BasicRejectOptions { requeue: false }).await
-            }
-        };
-        if let Err(error) = outcome {
+        }
+        if let Err(error) = handle_burst(deliveries, hub).await {
             return error;
         }
     }
     scoreboard_messaging::connection_lost()
+}
+
+/// Applies the readable events of a burst to the board, rejects the unreadable ones (to the dead-letter
+/// queue), then acknowledges the rest with one multiple ack.
+async fn handle_burst(deliveries: Vec<Result<Delivery, BrokerError>>, hub: &SnapshotHub) -> Result<(), BrokerError> {
+    let mut updates = Vec::with_capacity(deliveries.len());
+    let mut last_applied: Option<Delivery> = None;
+    let mut may_change_top = false;
+    for delivery in deliveries {
+        let delivery = delivery?;
+        let traceparent = scoreboard_messaging::traceparent_of(&delivery.properties);
+        match parse(&delivery.data) {
+            Ok(event) => {
+                tracing::debug!(user = %event.user_id, version = event.version, traceparent, "ScoreUpdated received");
+                may_change_top |= hub.may_change_top(event.user_id.as_str(), event.score);
+                updates.push(BoardUpdate::from(&event));
+                last_applied = Some(delivery);
+            }
+            Err(reason) => {
+                tracing::warn!(%reason, traceparent, "unreadable message sent to the dead-letter queue");
+                delivery.reject(BasicRejectOptions { requeue: false }).await?;
+            }
+        }
+    }
+    hub.board().apply_all(&updates).await;
+    if may_change_top {
+        hub.mark_dirty();
+    }
+    if let Some(last) = last_applied {
+        // Acknowledges every delivery up to this one not yet settled: the applied ones of this burst.
+        last.ack(BasicAckOptions { multiple: true }).await?;
+    }
+    Ok(())
 }
 
 fn parse(data: &[u8]) -> Result<ScoreUpdated, String> {

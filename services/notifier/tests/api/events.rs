@@ -3,11 +3,13 @@
 use std::time::Duration;
 
 use scoreboard_cache::{CacheKeys, LeaderboardCache};
-use scoreboard_messaging::lapin::options::BasicGetOptions;
-use scoreboard_test_support::broker::TestBroker;
+use scoreboard_messaging::lapin::options::{BasicGetOptions, QueueDeclareOptions};
+use scoreboard_messaging::lapin::types::FieldTable;
+use scoreboard_test_support::broker::{FaultProxy, TestBroker};
 use scoreboard_test_support::{TestDb, TestRedis};
+use secrecy::SecretString;
 
-use crate::helpers::{settings, shows, spawn, EventSource, Watcher, WAIT};
+use crate::helpers::{score_event, settings, shows, spawn, EventSource, Watcher, WAIT};
 
 #[tokio::test]
 async fn duplicated_and_reordered_events_leave_redis_and_the_snapshot_correct() {
@@ -71,4 +73,68 @@ async fn a_poison_message_is_dead_lettered_and_the_consumer_keeps_going() {
     }
     assert_eq!(dead.len(), 2, "both unreadable messages are in the dead-letter queue");
     assert_eq!(dead[0], b"\x00 not json at all".to_vec());
+}
+
+#[tokio::test]
+async fn bursts_beyond_the_prefetch_are_applied_and_acknowledged_around_a_poison_message() {
+    let (db, broker, redis) = (TestDb::create(), TestBroker::new(), TestRedis::new());
+    let proxy = FaultProxy::start("127.0.0.1:5672".parse().expect("address")).await;
+    let mut notifier_settings = settings(db.url(), &broker, &redis, "a");
+    notifier_settings.amqp_url = SecretString::from(proxy.amqp_url());
+    // Few deliveries in flight, so the 101 messages arrive in bursts that must each be acknowledged.
+    notifier_settings.prefetch = 8;
+    let notifier = spawn(notifier_settings).await;
+    let mut watcher = Watcher::connect(notifier.port).await;
+    let events = EventSource::new(&broker).await;
+    let now = chrono::Utc::now().timestamp_millis();
+
+    let mut payloads = Vec::new();
+    for i in 1..=100 {
+        if i == 50 {
+            payloads.push(b"not an event".to_vec());
+        }
+        payloads.push(score_event(&format!("burst{i:03}"), i, now + i, 1));
+    }
+    events.publish_all_raw(&payloads).await;
+
+    assert!(
+        watcher.until(WAIT, |s| shows(s, "burst100", 100)).await.is_some(),
+        "the last event was applied, so every earlier delivery was acknowledged"
+    );
+    // Cut the notifier's broker connection: whatever it left unacknowledged goes back to its queue.
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let connection = broker.connect().await;
+    let channel = connection.create_channel().await.expect("channel");
+    let queue = channel
+        .queue_declare(
+            broker.topology.replica_queue("a").as_str().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("the replica queue exists");
+    assert_eq!(
+        queue.message_count(),
+        0,
+        "every delivery was acknowledged or dead-lettered"
+    );
+    let cache = LeaderboardCache::new(&redis.url, CacheKeys::new(&redis.prefix), 2).expect("cache");
+    let board = cache.top(200).await.expect("redis answers").expect("board built");
+    assert_eq!(board.len(), 100, "every readable event is on the board");
+    assert!(board.iter().all(|e| e.user_id == format!("burst{:03}", e.score)));
+    let dead = channel
+        .basic_get(
+            broker.topology.dead_letter_queue.as_str().into(),
+            BasicGetOptions { no_ack: true },
+        )
+        .await
+        .expect("basic.get");
+    assert_eq!(
+        dead.map(|message| message.delivery.data.clone()),
+        Some(b"not an event".to_vec())
+    );
 }

@@ -182,27 +182,43 @@ impl EventSource {
     }
 
     pub async fn publish_raw(&self, payload: &[u8]) {
-        let event = OutgoingEvent {
-            id: uuid::Uuid::new_v4(),
-            event_type: "ScoreUpdated",
-            schema_version: 1,
-            payload,
-            traceparent: None,
-        };
-        let acked = self.publisher.publish_all(&[event]).await.expect("publish");
-        assert_eq!(acked, vec![true]);
+        self.publish_all_raw(&[payload.to_vec()]).await;
+    }
+
+    /// Publishes every payload back to back, then waits for all the confirms: they reach the consumer as
+    /// a burst.
+    pub async fn publish_all_raw(&self, payloads: &[Vec<u8>]) {
+        let events: Vec<OutgoingEvent<'_>> = payloads
+            .iter()
+            .map(|payload| OutgoingEvent {
+                id: uuid::Uuid::new_v4(),
+                event_type: "ScoreUpdated",
+                schema_version: 1,
+                payload,
+                traceparent: None,
+            })
+            .collect();
+        let acked = self.publisher.publish_all(&events).await.expect("publish");
+        assert!(acked.iter().all(|ack| *ack), "the broker confirmed every message");
     }
 
     /// Publishes a `ScoreUpdated` for `user`: absolute `score`, reached at `reached_at_ms` (ms since the
     /// epoch), per-user `version`.
     pub async fn score(&self, user: &str, score: i64, reached_at_ms: i64, version: i64) {
-        let reached_at = chrono::DateTime::from_timestamp_millis(reached_at_ms).unwrap_or_else(Utc::now);
-        let event = json!({
-            "event_id": uuid::Uuid::new_v4(), "schema_version": 1, "user_id": user, "score": score,
-            "delta": 1, "reached_at": reached_at, "version": version,
-        });
-        self.publish_raw(event.to_string().as_bytes()).await;
+        self.publish_raw(&score_event(user, score, reached_at_ms, version))
+            .await;
     }
+}
+
+/// The JSON of a `ScoreUpdated` (see [`EventSource::score`]).
+pub fn score_event(user: &str, score: i64, reached_at_ms: i64, version: i64) -> Vec<u8> {
+    let reached_at = chrono::DateTime::from_timestamp_millis(reached_at_ms).unwrap_or_else(Utc::now);
+    json!({
+        "event_id": uuid::Uuid::new_v4(), "schema_version": 1, "user_id": user, "score": score,
+        "delta": 1, "reached_at": reached_at, "version": version,
+    })
+    .to_string()
+    .into_bytes()
 }
 
 /// A score service on the same database and Redis board, publishing to `amqp_url` under the broker's
