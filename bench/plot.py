@@ -47,16 +47,17 @@ def main():
         ):
             quantile = "p99_ms" if label.endswith("p99") else "p50_ms"
             load_ax.plot(rates, [run["latency"][key][quantile] for _, run in runs], style, label=label)
-        for (percent, run), rate in zip(runs, rates):
-            load_ax.annotate(f"{percent}%, {run['watchers']:,} w.", (rate, 0), textcoords="offset points",
-                             xytext=(0, 4), ha="center", fontsize=8, color="gray")
+        for index, ((percent, run), rate) in enumerate(zip(runs, rates)):
+            load_ax.annotate(f"{percent}%, {run['watchers']:,} w.", (rate, 0), xycoords=("data", "axes fraction"),
+                             textcoords="offset points", xytext=(0, 4 + 10 * (index % 2)), ha="center",
+                             fontsize=7, color="gray")
         load_ax.axhline(50, color="tab:blue", linewidth=0.8, linestyle=":", label="redeem p99 target (50 ms)")
         load_ax.axhline(100, color="tab:red", linewidth=0.8, linestyle=":", label="end-to-end p99 target (100 ms)")
         maximum = f" (closed-loop maximum {closed['redeems_per_s']:,.0f}/s)" if closed else ""
         load_ax.set_xlabel(f"offered load, redeems/s{maximum}")
-        load_ax.set_ylabel("ms")
+        load_ax.set_ylabel("ms (log scale)")
+        load_ax.set_yscale("log")
         load_ax.set_title("Latency against offered load (w. = WebSocket watchers)")
-        load_ax.set_ylim(bottom=0)
         load_ax.legend(fontsize=8)
 
     for name, label, color in (("notifier", "notifier", "tab:green"), ("sockudo", "Sockudo 5", "tab:purple")):
