@@ -25,9 +25,5 @@ WITH redeemed AS (
            now()
     FROM redeemed r JOIN scored sc USING (user_id)
 )
-SELECT sc.user_id, r.amount, sc.score, sc.reached_at, sc.version,
-       1 + (SELECT count(*) FROM user_scores o
-            WHERE o.user_id <> sc.user_id
-              AND (o.score > sc.score
-                   OR (o.score = sc.score AND (o.reached_at, o.user_id) < (sc.reached_at, sc.user_id)))) AS rank
+SELECT sc.user_id, r.amount, sc.score, sc.reached_at, sc.version
 FROM redeemed r JOIN scored sc USING (user_id);

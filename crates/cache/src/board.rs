@@ -88,6 +88,29 @@ impl Board {
         }
     }
 
+    /// Applies a committed change like [`apply`](Self::apply) and returns the user's rank from Redis, in
+    /// one round trip; `None` when Redis cannot be trusted for it (not built, a write failed since the last
+    /// rebuild, or unreachable), and the caller asks PostgreSQL.
+    pub async fn apply_and_rank(&self, update: &BoardUpdate) -> Option<i64> {
+        if self.needs_rebuild() {
+            self.apply(update).await;
+            return None;
+        }
+        match self.cache.apply_and_rank(update).await {
+            Ok(rank) => rank,
+            Err(err) => {
+                tracing::warn!(
+                    error = %report(&err),
+                    user_id = %update.user_id,
+                    version = update.version,
+                    "could not apply a score update to Redis; reading PostgreSQL until the board is rebuilt"
+                );
+                self.mark_stale();
+                None
+            }
+        }
+    }
+
     /// Applies a burst of committed changes in one Redis round trip; like [`apply`](Self::apply) it never
     /// fails, and a Redis error marks the board for rebuild.
     pub async fn apply_all(&self, updates: &[BoardUpdate]) {

@@ -23,8 +23,9 @@ const APPLY_BATCH: usize = 1_000;
 
 /// Applies one absolute update if it is newer than the last one applied for the user.
 ///
-/// KEYS: zset, members, versions. ARGV: user id, version, score, member. Returns 1 when applied, 0 when
-/// stale or repeated. Versions are positive `i64`s in canonical decimal: a longer one is larger, and equal
+/// KEYS: zset, members, versions, and optionally ready. ARGV: user id, version, score, member. Returns 1
+/// when applied, 0 when stale or repeated; with the fourth key, returns instead the user's 0-based rank
+/// after the update (whichever version is stored), or -1 when the board is not built (no ready marker). Versions are positive `i64`s in canonical decimal: a longer one is larger, and equal
 /// lengths compare as two numbers of at most 10 digits each, exact as Lua numbers (a whole `i64` would
 /// round beyond 2^53, and Lua compares strings by the server's locale).
 const APPLY_LUA: &str = r"
@@ -42,18 +43,25 @@ local function newer(incoming, last)
   return tonumber(string.sub(incoming, split + 1)) > tonumber(string.sub(last, split + 1))
 end
 
+local applied = 0
 local last = redis.call('HGET', KEYS[3], ARGV[1])
-if last and not newer(ARGV[2], last) then
-  return 0
+if not last or newer(ARGV[2], last) then
+  local old = redis.call('HGET', KEYS[2], ARGV[1])
+  if old then
+    redis.call('ZREM', KEYS[1], old)
+  end
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+  applied = 1
 end
-local old = redis.call('HGET', KEYS[2], ARGV[1])
-if old then
-  redis.call('ZREM', KEYS[1], old)
+if #KEYS < 4 then
+  return applied
 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-return 1
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  return -1
+end
+return redis.call('ZREVRANK', KEYS[1], redis.call('HGET', KEYS[2], ARGV[1]))
 ";
 
 /// Reads one user's member, score and rank in one atomic step (a concurrent update replaces the member).
@@ -183,6 +191,19 @@ impl LeaderboardCache {
         // EVALSHA, falling back to EVAL-after-load when Redis lost the script (restart, SCRIPT FLUSH).
         let applied: i64 = invocation.invoke_async(&mut conn).await?;
         Ok(applied == 1)
+    }
+
+    /// Applies `update` like [`apply`](Self::apply) and, in the same atomic step, returns the user's rank
+    /// (from 1) on the board: O(log n) in Redis, where counting the users ahead in PostgreSQL is O(rank).
+    /// `None` when the board was not built from PostgreSQL (no ready marker): the rank would be wrong.
+    pub async fn apply_and_rank(&self, update: &BoardUpdate) -> Result<Option<i64>, CacheError> {
+        let member = Self::checked_member(update)?;
+        let mut invocation = APPLY.prepare_invoke();
+        self.bind_apply(&mut invocation, update, &member);
+        invocation.key(self.keys.ready());
+        let mut conn = self.pool.get().await?;
+        let rank0: i64 = invocation.invoke_async(&mut conn).await?;
+        Ok((rank0 >= 0).then_some(rank0 + 1))
     }
 
     /// Applies many updates with the same rule as [`apply`](Self::apply), pipelined (for rebuilds). Each

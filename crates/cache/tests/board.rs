@@ -437,3 +437,61 @@ async fn standing_rank_matches_postgresql_including_ties() {
         );
     }
 }
+
+#[tokio::test]
+async fn apply_and_rank_answers_postgresql_ranks_and_only_from_a_built_board() {
+    let f = Fixture::new();
+    let (first, rest) = TIES.split_first().expect("ties");
+    f.insert(rest);
+    let (user, score, reached_at, version) = *first;
+    let change = update(user, score, reached_at, version);
+
+    // Not built yet: no rank from Redis, though the update is applied.
+    assert_eq!(f.cache.apply_and_rank(&change).await.expect("apply"), None);
+    assert_eq!(f.board.apply_and_rank(&change).await, None);
+
+    f.insert(&[*first]);
+    f.board.rebuild().await.expect("rebuild");
+    for (user, score, reached_at, version) in TIES {
+        let pg = f.pg_standing(user).expect("scored");
+        // A repeated update changes nothing and still answers the rank.
+        let rank = f
+            .board
+            .apply_and_rank(&update(user, *score, reached_at, *version))
+            .await;
+        assert_eq!(rank, Some(pg.rank), "{user}");
+    }
+
+    // A user moving up: the answer is the rank after the change, as PostgreSQL would count it.
+    let (last_user, ..) = *TIES.last().expect("ties");
+    let top_score = TIES.iter().map(|t| t.1).max().expect("scores");
+    f.db.execute(&format!(
+        "UPDATE user_scores SET score = {}, version = version + 1 WHERE user_id = '{}'",
+        top_score + 1,
+        last_user.replace('\'', "''")
+    ));
+    let moved = f.pg_standing(last_user).expect("scored");
+    let rank = f
+        .board
+        .apply_and_rank(&BoardUpdate {
+            user_id: last_user.to_owned(),
+            score: moved.score,
+            reached_at: moved.reached_at,
+            version: i64::MAX,
+        })
+        .await;
+    assert_eq!((rank, moved.rank), (Some(1), 1));
+}
+
+#[tokio::test]
+async fn apply_and_rank_without_redis_leaves_the_rank_to_postgresql() {
+    let f = Fixture::with_redis("redis://127.0.0.1:1");
+    f.insert(TIES);
+    let (user, score, reached_at, version) = TIES[0];
+
+    assert_eq!(
+        f.board.apply_and_rank(&update(user, score, reached_at, version)).await,
+        None
+    );
+    assert!(f.board.needs_rebuild(), "the missed write is remembered");
+}

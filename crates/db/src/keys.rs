@@ -93,9 +93,6 @@ pub struct Redeemed {
     pub reached_at: DateTime<Utc>,
     #[diesel(sql_type = BigInt)]
     pub version: i64,
-    /// 1 + the users ahead of the new score.
-    #[diesel(sql_type = BigInt)]
-    pub rank: i64,
     #[diesel(sql_type = SqlUuid)]
     pub event_id: Uuid,
 }
@@ -109,7 +106,9 @@ pub enum RedeemRefusal {
 }
 
 /// The whole redeem as one statement: a guarded update of the key (owner, `pending`, not expired), the
-/// atomic score increment, the audit row, the `ScoreUpdated` outbox row and the new rank.
+/// atomic score increment, the audit row and the `ScoreUpdated` outbox row. The new rank is not counted
+/// here (that is O(rank) in PostgreSQL): the score service reads it from the Redis board, or from
+/// [`crate::scores::standing`] when Redis cannot be trusted.
 ///
 /// The key row's update takes its row lock; a concurrent redeem of the same key waits for it, re-checks
 /// the guard against the committed row (`status` is no longer `pending`) and matches nothing. One
@@ -139,11 +138,7 @@ WITH redeemed AS (
            $3, $7
     FROM redeemed r JOIN scored sc USING (user_id)
 )
-SELECT sc.user_id, r.amount, sc.score, sc.reached_at, sc.version, $4 AS event_id,
-       1 + (SELECT count(*) FROM user_scores o
-            WHERE o.user_id <> sc.user_id
-              AND (o.score > sc.score
-                   OR (o.score = sc.score AND (o.reached_at, o.user_id) < (sc.reached_at, sc.user_id)))) AS rank
+SELECT sc.user_id, r.amount, sc.score, sc.reached_at, sc.version, $4 AS event_id
 FROM redeemed r JOIN scored sc USING (user_id)
 "#;
 

@@ -58,22 +58,25 @@ pub async fn redeem(
     match outcome {
         Ok(done) => {
             relay.wake();
-            // The Redis board learns the change now; the notifiers apply the published event too.
-            board
-                .apply(&BoardUpdate {
-                    user_id: done.user_id.clone(),
-                    score: done.score,
-                    reached_at: done.reached_at,
-                    version: done.version,
-                })
-                .await;
+            // The Redis board learns the change now (the notifiers apply the published event too) and
+            // answers the new rank in the same step; PostgreSQL answers it when Redis cannot.
+            let update = BoardUpdate {
+                user_id: done.user_id.clone(),
+                score: done.score,
+                reached_at: done.reached_at,
+                version: done.version,
+            };
+            let rank = match board.apply_and_rank(&update).await {
+                Some(rank) => rank,
+                None => rank_from_database(&pool, &done.user_id).await?,
+            };
             top_responses.invalidate();
             tracing::info!(amount = done.amount, score = done.score, event_id = %done.event_id, "key redeemed");
             Ok(HttpResponse::Ok().json(RedeemResponse {
                 user_id: done.user_id,
                 amount: done.amount,
                 score: done.score,
-                rank: done.rank,
+                rank,
                 reached_at: done.reached_at,
                 version: done.version,
             }))
@@ -85,6 +88,16 @@ pub async fn redeem(
         )),
         Err(RedeemRefusal::Expired) => Err(ApiError::new(ErrorCode::KeyExpired, "this key has expired")),
     }
+}
+
+/// The user's rank counted in PostgreSQL (they just scored, so they have one).
+async fn rank_from_database(pool: &PgPool, user_id: &str) -> Result<i64, ApiError> {
+    let lookup = user_id.to_owned();
+    let standing =
+        scoreboard_db::run_blocking(pool, move |conn| Ok(scoreboard_db::scores::standing(conn, &lookup)?)).await?;
+    standing
+        .map(|standing| standing.rank)
+        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "the redeemed score is missing"))
 }
 
 #[derive(Debug, Serialize)]

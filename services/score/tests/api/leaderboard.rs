@@ -147,3 +147,31 @@ async fn a_replica_reuses_its_top_n_answer_until_it_redeems_itself() {
         "each limit has its own answer"
     );
 }
+
+#[tokio::test]
+async fn the_redeem_answer_ranks_the_same_from_redis_and_from_postgresql() {
+    let with_redis = spawn().await;
+    // Reading the board builds it in Redis, so the redeems below take their rank from Redis.
+    assert_eq!(with_redis.api.get("/api/leaderboard", None).await.status, 200);
+    let without_redis = spawn_with(|s| s.redis_url = "redis://127.0.0.1:1".into()).await;
+
+    let mut answers = Vec::new();
+    for app in [&with_redis, &without_redis] {
+        let mut ranks = Vec::new();
+        for (user, amount) in [("erin", 15), ("frank", 15), ("gus", 20), ("frank", 10)] {
+            let key = app.mint_key(user, amount);
+            let reply = app.redeem(user, &key).await;
+            assert_eq!(reply.status, 200);
+            ranks.push((user, reply.body["rank"].as_i64()));
+        }
+        answers.push(ranks);
+    }
+
+    let expected = vec![
+        ("erin", Some(1)),
+        ("frank", Some(2)),
+        ("gus", Some(1)),
+        ("frank", Some(1)),
+    ];
+    assert_eq!(answers, vec![expected.clone(), expected]);
+}
