@@ -78,13 +78,7 @@ impl Board {
     /// board for rebuild, since PostgreSQL already holds the change.
     pub async fn apply(&self, update: &BoardUpdate) {
         if let Err(err) = self.cache.apply(update).await {
-            tracing::warn!(
-                error = %report(&err),
-                user_id = %update.user_id,
-                version = update.version,
-                "could not apply a score update to Redis; reading PostgreSQL until the board is rebuilt"
-            );
-            self.mark_stale();
+            self.write_failed(&err, std::slice::from_ref(update));
         }
     }
 
@@ -99,13 +93,7 @@ impl Board {
         match self.cache.apply_and_rank(update).await {
             Ok(rank) => rank,
             Err(err) => {
-                tracing::warn!(
-                    error = %report(&err),
-                    user_id = %update.user_id,
-                    version = update.version,
-                    "could not apply a score update to Redis; reading PostgreSQL until the board is rebuilt"
-                );
-                self.mark_stale();
+                self.write_failed(&err, std::slice::from_ref(update));
                 None
             }
         }
@@ -119,12 +107,7 @@ impl Board {
             [update] => self.apply(update).await,
             _ => {
                 if let Err(err) = self.cache.apply_many(updates).await {
-                    tracing::warn!(
-                        error = %report(&err),
-                        updates = updates.len(),
-                        "could not apply score updates to Redis; reading PostgreSQL until the board is rebuilt"
-                    );
-                    self.mark_stale();
+                    self.write_failed(&err, updates);
                 }
             }
         }
@@ -283,6 +266,19 @@ impl Board {
         }
         self.cache.mark_ready().await?;
         Ok(applied)
+    }
+
+    /// Redis did not take `updates`: PostgreSQL holds them, so log and read PostgreSQL until a rebuild.
+    fn write_failed(&self, err: &CacheError, updates: &[BoardUpdate]) {
+        let first = updates.first();
+        tracing::warn!(
+            error = %report(err),
+            updates = updates.len(),
+            user_id = first.map_or("", |update| update.user_id.as_str()),
+            version = first.map_or(0, |update| update.version),
+            "could not apply score updates to Redis; reading PostgreSQL until the board is rebuilt"
+        );
+        self.mark_stale();
     }
 
     fn mark_stale(&self) {
