@@ -205,6 +205,24 @@ if ! command -v wrk >/dev/null; then
     exit 1
   fi
 fi
+# CPU seconds of PostgreSQL so far: the postmaster, its live children, and the children it has reaped
+# (pgbench's backends end with it).
+postgres_cpu_seconds() {
+  python3 - "$(pgrep -o -x postgres)" <<'PY'
+import os, sys
+root, total = int(sys.argv[1]), 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    if int(pid) == root:
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+    elif int(fields[1]) == root:
+        total += int(fields[11]) + int(fields[12])
+print(total / os.sysconf("SC_CLK_TCK"))
+PY
+}
 wrk_rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$1"; }
 wrk_p99() { awk '/^ +99%/ {print $2}' <<<"$1"; }
 
@@ -256,10 +274,13 @@ psql "$server/postgres" -qc "DROP DATABASE IF EXISTS $ceiling_db WITH (FORCE)"
 DATABASE_URL="$server/$ceiling_db" "$root/target/release/scoreboard-score" migrate >/dev/null
 per_client=$(( 60000 / concurrency ))
 psql "$server/$ceiling_db" -q -v clients="$concurrency" -v per_client="$per_client" -f bench/redeem-tx/setup.sql
+pg_cpu_before=$(postgres_cpu_seconds)
 pg=$(pgbench -n -M extended -c "$concurrency" -j 2 -t "$per_client" -D i=0 -f bench/redeem-tx/guarded.sql \
   "$server/$ceiling_db" 2>&1)
+pg_cpu=$(python3 -c 'import sys; print(float(sys.argv[2]) - float(sys.argv[1]))' "$pg_cpu_before" "$(postgres_cpu_seconds)")
 pg_tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$pg")
 pg_lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$pg")
+pg_transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$pg")
 
 # Fan-out to many watchers: the notifier and Sockudo, each alone on the machine with the same watcher
 # client and a frame of the notifier's snapshot size, alternating at each watcher count.
@@ -307,9 +328,9 @@ for name in ("notifier", "sockudo"):
 PY
 
 python3 - "$out" "$(wrk_rps "$ours")" "$(wrk_p99 "$ours")" "$(wrk_rps "$static")" "$(wrk_p99 "$static")" \
-  "$redis_rps" "$pg_tps" "$pg_lat" "$concurrency" <<'PY'
+  "$redis_rps" "$pg_tps" "$pg_lat" "$concurrency" "$pg_cpu" "$pg_transactions" <<'PY'
 import json, sys
-out, ours, ours_p99, static, static_p99, redis, pg, pg_lat, c = sys.argv[1:]
+out, ours, ours_p99, static, static_p99, redis, pg, pg_lat, c, pg_cpu, pg_transactions = sys.argv[1:]
 closed = json.load(open(f"{out}/closed.json"))
 opened = json.load(open(f"{out}/open.json"))
 direct = json.load(open(f"{out}/redeem-direct.json"))
@@ -362,6 +383,13 @@ for pct in (25, 75, 100):
           f"{f', {failed} failed requests' if failed else ''}): redeem p50 / p99, end-to-end p50 / p99 | "
           f"{f(l['redeem']['p50_ms'])} / {f(l['redeem']['p99_ms'])} ms, "
           f"{f(l['end_to_end']['p50_ms'])} / {f(l['end_to_end']['p99_ms'])} ms | | |")
+# PostgreSQL's CPU per redeem: in the system (the whole server, autovacuum included) and under pgbench.
+postgres = lambda run: sum(p["cpu_seconds"] for p in run["processes"] if p["label"].startswith("postgres"))
+ceil["pgbench_postgres_cpu_ms_per_redeem"] = 1000 * float(pg_cpu) / int(pg_transactions)
+ceil["redeem_only_direct_postgres_cpu_ms_per_redeem"] = 1000 * postgres(direct) / direct["redeems"]
+print(f"| PostgreSQL CPU per redeem: redeem-only direct vs pgbench | "
+      f"{ceil['redeem_only_direct_postgres_cpu_ms_per_redeem']:.2f} ms | "
+      f"{ceil['pgbench_postgres_cpu_ms_per_redeem']:.2f} ms | |")
 for name, run in (("closed loop", closed), ("open loop at half", opened), ("redeem-only direct", direct), ("redeem-only via gateway", gw)):
     if run.get("database_commits") is not None and run["redeems"]:
         print(f"| PostgreSQL transactions per redeem, {name} | {run['database_commits'] / run['redeems']:.2f} | | |")
