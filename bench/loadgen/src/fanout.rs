@@ -26,7 +26,8 @@ use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
 use hmac::{Hmac, Mac};
 use md5::{Digest as _, Md5};
-use scoreboard_bench::net::{open_socket, source_address};
+use scoreboard_bench::net::{authority, open_socket, source_address};
+use scoreboard_bench::procs::status_kib;
 use scoreboard_bench::stats::{hist, hist_json, hist_row, micros, Res};
 use scoreboard_domain::{ScoreUpdated, UserId, SCORE_UPDATED_EVENT_TYPE, SCORE_UPDATED_SCHEMA_VERSION};
 use scoreboard_messaging::lapin::Connection;
@@ -195,14 +196,7 @@ async fn handshake(args: &Args, index: usize) -> Res<WsStream> {
         headers.insert("sec-websocket-protocol", HeaderValue::from_static("scoreboard.v1"));
         headers.insert("origin", HeaderValue::from_str(&args.origin)?);
     }
-    let target = args
-        .ws_url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default()
-        .to_owned();
-    let stream = open_socket(&target, source_address(&args.ws_url, index)).await?;
+    let stream = open_socket(authority(&args.ws_url), source_address(&args.ws_url, index)).await?;
     let (mut socket, _) = tokio_tungstenite::client_async(request, stream).await?;
     if args.server == Server::Pusher {
         // Pusher: wait for the connection, subscribe, wait for the subscription to be confirmed.
@@ -385,17 +379,10 @@ fn app_key(args: &Args) -> String {
         .to_owned()
 }
 
-/// Resident and peak memory of `pid` in KiB, from `/proc/<pid>/status`.
+/// Resident and peak memory of `pid` in KiB.
 fn memory_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    let [rss, hwm] = status_kib(pid, ["VmRSS", "VmHWM"]);
+    (rss, hwm)
 }
 
 async fn wait_until(deadline: Instant, done: impl Fn() -> bool) -> bool {

@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
-use scoreboard_bench::net::{open_socket, source_address};
+use scoreboard_bench::net::{authority, open_socket, source_address};
 use scoreboard_bench::procs::{clock_ticks, read_pids, sample_process, ProcSample};
 use scoreboard_bench::stats::{hist, hist_json, hist_row, lock, micros, BoxError, Res};
 
@@ -366,13 +366,8 @@ async fn watcher(
         Ok(value) => headers.insert("origin", value),
         Err(e) => return closed(format!("bad origin: {e}")),
     };
-    let target = url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_default()
-        .to_string();
-    let stream = match open_socket(&target, source).await {
+    let target = authority(&url);
+    let stream = match open_socket(target, source).await {
         Ok(stream) => stream,
         Err(e) => return closed(format!("connect {target} from {source:?}: {e}")),
     };

@@ -13,6 +13,15 @@ pub fn source_address(base_url: &str, index: usize) -> Option<IpAddr> {
     loopback.then(|| IpAddr::V4(Ipv4Addr::new(127, 1, (group / 250) as u8, (group % 250 + 1) as u8)))
 }
 
+/// The `host:port` a URL such as `ws://127.0.0.1:8080/ws` points at.
+pub fn authority(url: &str) -> &str {
+    url.split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default()
+}
+
+/// A TCP connection to `target` (`host:port`), from `source` when given, without Nagle's delay.
 pub async fn open_socket(target: &str, source: Option<IpAddr>) -> Res<tokio::net::TcpStream> {
     let address = tokio::net::lookup_host(target)
         .await?

@@ -9,29 +9,36 @@ pub struct ProcSample {
     pub children: usize,
 }
 
-pub fn stat_fields(pid: u32) -> Option<Vec<String>> {
+fn stat_fields(pid: u32) -> Option<Vec<String>> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = stat.rsplit_once(')')?.1;
     Some(after.split_whitespace().map(str::to_string).collect())
 }
 
 /// utime + stime (clock ticks) and parent pid, from /proc/<pid>/stat.
-pub fn ticks_and_parent(pid: u32) -> Option<(u64, u32)> {
+fn ticks_and_parent(pid: u32) -> Option<(u64, u32)> {
     let f = stat_fields(pid)?;
     let utime: u64 = f.get(11)?.parse().ok()?;
     let stime: u64 = f.get(12)?.parse().ok()?;
     Some((utime + stime, f.get(1)?.parse().ok()?))
 }
 
-pub fn hwm_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+/// Memory fields of `/proc/<pid>/status` in KiB, in the order asked (`"VmRSS"`, `"VmHWM"`, ...); 0 for a
+/// field or process that is not there.
+pub fn status_kib<const N: usize>(pid: u32, fields: [&str; N]) -> [u64; N] {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    fields.map(|field| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+fn hwm_kb(pid: u32) -> u64 {
+    let [hwm] = status_kib(pid, ["VmHWM"]);
+    hwm
 }
 
 /// The process and its direct children (nginx's workers), summed; peak RSS is the largest of them.

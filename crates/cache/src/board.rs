@@ -130,6 +130,12 @@ impl Board {
         if let Some(entry) = self.read_cache(|| self.cache.entry(user_id)).await {
             return Ok(entry);
         }
+        self.standing_in_database(user_id).await
+    }
+
+    /// The user's line of the board counted in PostgreSQL, whatever Redis holds (O(rank)): for when Redis
+    /// cannot be trusted.
+    pub async fn standing_in_database(&self, user_id: &str) -> Result<Option<BoardEntry>, DbError> {
         let lookup = user_id.to_owned();
         let standing =
             scoreboard_db::run_blocking(&self.pool, move |conn| Ok(scores::standing(conn, &lookup)?)).await?;

@@ -25,9 +25,10 @@ const APPLY_BATCH: usize = 1_000;
 ///
 /// KEYS: zset, members, versions, and optionally ready. ARGV: user id, version, score, member. Returns 1
 /// when applied, 0 when stale or repeated; with the fourth key, returns instead the user's 0-based rank
-/// after the update (whichever version is stored), or -1 when the board is not built (no ready marker). Versions are positive `i64`s in canonical decimal: a longer one is larger, and equal
-/// lengths compare as two numbers of at most 10 digits each, exact as Lua numbers (a whole `i64` would
-/// round beyond 2^53, and Lua compares strings by the server's locale).
+/// after the update (whichever version is stored), or -1 when the board is not built (no ready marker).
+/// Versions are positive `i64`s in canonical decimal: a longer one is larger, and equal lengths compare
+/// as two numbers of at most 10 digits each, exact as Lua numbers (a whole `i64` would round beyond 2^53,
+/// and Lua compares strings by the server's locale).
 const APPLY_LUA: &str = r"
 local function newer(incoming, last)
   if #incoming ~= #last then
@@ -184,26 +185,28 @@ impl LeaderboardCache {
     /// Applies `update` if it is newer than the user's last applied version: removes the user's old
     /// member and adds the new one, atomically (one Lua script). Returns whether it changed anything.
     pub async fn apply(&self, update: &BoardUpdate) -> Result<bool, CacheError> {
-        let member = Self::checked_member(update)?;
-        let mut invocation = APPLY.prepare_invoke();
-        self.bind_apply(&mut invocation, update, &member);
-        let mut conn = self.pool.get().await?;
-        // EVALSHA, falling back to EVAL-after-load when Redis lost the script (restart, SCRIPT FLUSH).
-        let applied: i64 = invocation.invoke_async(&mut conn).await?;
-        Ok(applied == 1)
+        Ok(self.invoke_apply(update, false).await? == 1)
     }
 
     /// Applies `update` like [`apply`](Self::apply) and, in the same atomic step, returns the user's rank
     /// (from 1) on the board: O(log n) in Redis, where counting the users ahead in PostgreSQL is O(rank).
     /// `None` when the board was not built from PostgreSQL (no ready marker): the rank would be wrong.
     pub async fn apply_and_rank(&self, update: &BoardUpdate) -> Result<Option<i64>, CacheError> {
+        let rank0 = self.invoke_apply(update, true).await?;
+        Ok((rank0 >= 0).then_some(rank0 + 1))
+    }
+
+    /// Runs the apply script for one update; `with_rank` passes the ready key, so it answers the rank.
+    async fn invoke_apply(&self, update: &BoardUpdate, with_rank: bool) -> Result<i64, CacheError> {
         let member = Self::checked_member(update)?;
         let mut invocation = APPLY.prepare_invoke();
         self.bind_apply(&mut invocation, update, &member);
-        invocation.key(self.keys.ready());
+        if with_rank {
+            invocation.key(self.keys.ready());
+        }
         let mut conn = self.pool.get().await?;
-        let rank0: i64 = invocation.invoke_async(&mut conn).await?;
-        Ok((rank0 >= 0).then_some(rank0 + 1))
+        // EVALSHA, falling back to EVAL-after-load when Redis lost the script (restart, SCRIPT FLUSH).
+        Ok(invocation.invoke_async(&mut conn).await?)
     }
 
     /// Applies many updates with the same rule as [`apply`](Self::apply), pipelined (for rebuilds). Each

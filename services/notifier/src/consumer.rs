@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::hub::SnapshotHub;
 
-/// Most deliveries handled together; stays below the prefetch, so a burst never waits for more.
+/// Most deliveries handled together (only those already arrived: a burst never waits for more).
 const MAX_BURST: usize = 64;
 
 /// What the consumer needs.

@@ -1,8 +1,9 @@
 //! The current top-10 snapshot, encoded once and shared by every client.
 //!
 //! Events only mark the board dirty; a coalescing task re-reads the top 10 at once, then at most once per
-//! window, and publishes a new snapshot only when the top 10 changed. Clients watch a `tokio::sync::watch`: each sees
-//! the newest snapshot, and one that falls behind skips the ones it missed instead of queueing them.
+//! window, and publishes a new snapshot only when the top 10 changed. Clients watch a `tokio::sync::watch`:
+//! each sees the newest snapshot, and one that falls behind skips the ones it missed instead of queueing
+//! them.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -83,11 +84,7 @@ impl SnapshotHub {
             .is_none_or(|snapshot| can_enter(&snapshot.entries, user_id, score))
     }
 
-    pub fn subscribe(&self) -> SnapshotWatch {
-        self.sender.subscribe()
-    }
-
-    /// Like [`subscribe`](Self::subscribe), for a task on this thread's local task set (an HTTP worker).
+    /// A receiver of the snapshots, for a task on this thread's local task set (an HTTP worker).
     ///
     /// Waking a task that lives on another thread costs a system call, and a snapshot wakes every client.
     /// So each worker thread gets one forwarding task that receives snapshots from the hub and republishes
@@ -117,10 +114,6 @@ impl SnapshotHub {
 
     pub fn current(&self) -> Option<Arc<Snapshot>> {
         self.sender.borrow().clone()
-    }
-
-    pub fn watchers(&self) -> usize {
-        self.sender.receiver_count()
     }
 
     /// Re-reads the top 10 and publishes it if it differs from the current snapshot. Returns whether a

@@ -68,7 +68,13 @@ pub async fn redeem(
             };
             let rank = match board.apply_and_rank(&update).await {
                 Some(rank) => rank,
-                None => rank_from_database(&pool, &done.user_id).await?,
+                None => {
+                    board
+                        .standing_in_database(&done.user_id)
+                        .await?
+                        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "the redeemed score is missing"))?
+                        .rank
+                }
             };
             top_responses.invalidate();
             tracing::info!(amount = done.amount, score = done.score, event_id = %done.event_id, "key redeemed");
@@ -88,16 +94,6 @@ pub async fn redeem(
         )),
         Err(RedeemRefusal::Expired) => Err(ApiError::new(ErrorCode::KeyExpired, "this key has expired")),
     }
-}
-
-/// The user's rank counted in PostgreSQL (they just scored, so they have one).
-async fn rank_from_database(pool: &PgPool, user_id: &str) -> Result<i64, ApiError> {
-    let lookup = user_id.to_owned();
-    let standing =
-        scoreboard_db::run_blocking(pool, move |conn| Ok(scoreboard_db::scores::standing(conn, &lookup)?)).await?;
-    standing
-        .map(|standing| standing.rank)
-        .ok_or_else(|| ApiError::new(ErrorCode::InternalError, "the redeemed score is missing"))
 }
 
 #[derive(Debug, Serialize)]
